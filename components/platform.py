@@ -1,0 +1,322 @@
+"""The whole platform of one stack: a namespace and one component per enabled service, wired by DNS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from explain_infra import catalog
+from explain_infra.config import PROJECT_ROOT, StackConfig, is_remote_context
+from explain_infra.templating import render, render_yaml
+
+from .image import ServiceImage, ServiceImageArgs
+from .object_store import ChartRef, ObjectStore, ObjectStoreArgs
+from .secret import GeneratedSecret, GeneratedSecretArgs
+from .workload import NON_ROOT_UID, DataVolume, SecretEnv, WorkloadService, WorkloadServiceArgs
+
+MINIO_CREDENTIALS_SECRET = "minio-credentials"
+MINIO_ROOT_USER = "explain-admin"
+JUPYTER_TOKEN_SECRET = "jupyter-token"
+MLFLOW_ARTIFACT_BUCKET = "mlflow-artifacts"
+DATA_BUCKET = "data"
+
+
+@dataclass(frozen=True)
+class PlatformSecrets:
+    """Values from ``pulumi config set --secret``; None means generate (or, for the registry, no login)."""
+
+    minio_root_password: Optional[pulumi.Output[str]] = None
+    jupyter_token: Optional[pulumi.Output[str]] = None
+    registry_password: Optional[pulumi.Output[str]] = None
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    config: StackConfig
+    secrets: PlatformSecrets
+    build_dir: Path
+    """Where rendered Dockerfiles are written for the builder."""
+
+
+def service_url(service_name: str, namespace: str, port: int) -> str:
+    return f"http://{service_name}.{namespace}.svc.cluster.local:{port}"
+
+
+class Platform(pulumi.ComponentResource):
+    """Everything one stack config describes, in one namespace."""
+
+    namespace: pulumi.Output[str]
+    endpoints: dict[str, dict[str, Any]]
+    """Per enabled service: in-cluster URL, ports and a ``kubectl port-forward`` command."""
+    images: pulumi.Output[list[dict[str, str]]]
+
+    def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("explain:platform:Platform", name, None, opts)
+        config = args.config
+        self._config = config
+        self._args = args
+        self._labels = {
+            "app.kubernetes.io/part-of": "explain-mlops",
+            "app.kubernetes.io/managed-by": "pulumi",
+            "app.kubernetes.io/instance": config.namespace,
+        }
+        if config.create_namespace:
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=config.namespace,
+                    labels={**self._labels, "pod-security.kubernetes.io/enforce": "restricted",
+                            "pod-security.kubernetes.io/enforce-version": "latest"},
+                ),
+                # Deleting a namespace deletes every claim in it: keep it, and the data, on destroy.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            )
+            self.namespace = namespace.metadata.name
+        else:
+            self.namespace = pulumi.Output.from_input(config.namespace)
+
+        image_refs: dict[str, pulumi.Output[str]] = {}
+        for service in config.enabled_services:
+            if service.is_built:
+                image_refs[service.id] = self._image(service).image_ref
+
+        minio_on = config.is_enabled(catalog.MINIO)
+        if minio_on:
+            self._object_store()
+        mlflow_url = self._url(catalog.MLFLOW)
+        s3_env = self._s3_env() if minio_on else ({}, [])
+
+        self._workload(catalog.MLFLOW, image_refs, data_mount="/mlflow", probe_path="/health",
+                       args=self._mlflow_args(minio_on), env=s3_env[0], secret_env=s3_env[1])
+        if config.is_enabled(catalog.JUPYTER):
+            token = GeneratedSecret(
+                "jupyter-token",
+                GeneratedSecretArgs(namespace=self.namespace, secret_name=JUPYTER_TOKEN_SECRET, value_key="token",
+                                    given_value=args.secrets.jupyter_token, labels=self._labels),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self._workload(
+                catalog.JUPYTER, image_refs, data_mount="/home/jovyan/work", probe_path="/api",
+                env={"MLFLOW_TRACKING_URI": mlflow_url, **self._peer_env(), **s3_env[0]},
+                secret_env=[SecretEnv("JUPYTER_TOKEN", token.secret_name, "token"), *s3_env[1]],
+            )
+        if config.is_enabled(catalog.MONITORING):
+            features = config.features
+            self._workload(
+                catalog.MONITORING, image_refs, data_mount="/data", probe_path="/",
+                env={
+                    "MONITORING_DATA_DIR": "/data",
+                    "MONITORING_DRIFT_DETECTION": _flag(features.enabled("driftDetection")),
+                    "MONITORING_EXPLANATORY": _flag(features.enabled("explanatoryMonitoring")),
+                    "MLFLOW_TRACKING_URI": mlflow_url,
+                },
+            )
+        if config.is_enabled(catalog.DATA_STREAMING):
+            ui_feature = "imageLiveDataUi" if config.data_type == "Image" else "timeSeriesLiveDataUi"
+            self._workload(
+                catalog.DATA_STREAMING, image_refs, data_mount=None, probe_path=None,
+                command=config.settings(catalog.DATA_STREAMING).command,
+                env={"SIMULATOR_DATA_TYPE": config.data_type,
+                     "SIMULATOR_UI_ENABLED": _flag(config.features.enabled(ui_feature)),
+                     "SIMULATOR_PORT": str(catalog.DATA_STREAMING.main_port.target_port)},
+            )
+
+        self.endpoints = {service.id: self._endpoint(service) for service in config.enabled_services}
+        self.images = pulumi.Output.all(**image_refs).apply(
+            lambda refs: [{"service": service_id, "image": ref} for service_id, ref in sorted(refs.items())]
+            + self._third_party_images()
+        )
+        self.register_outputs({"namespace": self.namespace, "endpoints": self.endpoints, "images": self.images})
+
+    # ----------------------------------------------------------------------------------------------
+    # Services
+
+    def _image(self, service: catalog.ServiceSpec) -> ServiceImage:
+        config = self._config
+        settings = config.settings(service)
+        registry = config.registry.server
+        reference = settings.build.image or f"{registry}/{config.docker_hub_user}/{service.image_name}:{config.tag}"
+        building = config.builds(service)
+        dockerfile = None
+        if building:
+            dockerfile = render(
+                service.dockerfile_template,
+                base_image=self._third_party(catalog.PYTHON_BASE_IMAGE),
+                uid=NON_ROOT_UID,
+                port=service.main_port.target_port,
+                data_type=config.data_type,
+                libraries=catalog.DATA_TYPE_LIBRARIES[config.data_type],
+                mlflow_version=catalog.MLFLOW_VERSION,
+                boto3_version=catalog.BOTO3_VERSION,
+                jupyterlab_version=catalog.JUPYTERLAB_VERSION,
+                command=list(settings.command or catalog.DEFAULT_SIMULATOR_COMMAND),
+            )
+        context = config.build_context(service)
+        if building and context and not is_remote_context(context):
+            context = str(PROJECT_ROOT / context)
+        return ServiceImage(
+            f"{service.id}-image",
+            ServiceImageArgs(
+                image_ref=reference,
+                build=building,
+                context=context,
+                dockerfile=dockerfile,
+                dockerfile_dir=self._args.build_dir / config.namespace / service.image_name,
+                platform=config.build.platform,
+                registry_server=registry,
+                registry_username=config.docker_hub_user,
+                registry_password=self._args.secrets.registry_password,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _object_store(self) -> ObjectStore:
+        config = self._config
+        service = catalog.MINIO
+        settings = config.settings(service)
+        chart = config.charts.minio
+        resources = _resources(service, settings)
+        # memorySize is the seed's knob for MinIO's memory request; the limit leaves it headroom.
+        memory_size = config.features.memory_size
+        resources = {**resources, "memory_request": f"{memory_size}Mi",
+                     "memory_limit": settings.resources.limits.memory or f"{max(2 * memory_size, 1024)}Mi"}
+        image = self._third_party(catalog.MINIO_IMAGE).rsplit(":", 1)
+        mc_image = self._third_party(catalog.MINIO_CLIENT_IMAGE).rsplit(":", 1)
+        values = render_yaml(
+            "helm/minio-values.yaml.j2",
+            chart_version=chart.version,
+            image={"repository": image[0], "tag": image[1]},
+            mc_image={"repository": mc_image[0], "tag": mc_image[1]},
+            credentials_secret=MINIO_CREDENTIALS_SECRET,
+            data_claim="minio-data",
+            resources=resources,
+            service_type=settings.service_type,
+            api_port=service.ports[0].port,
+            console_port=service.ports[1].port,
+            buckets=[MLFLOW_ARTIFACT_BUCKET, DATA_BUCKET],
+        )
+        return ObjectStore(
+            "minio",
+            ObjectStoreArgs(
+                namespace=self.namespace,
+                chart=ChartRef(chart=chart.chart, version=chart.version, repository=chart.repository,
+                               path=self._project_path(chart.path) if chart.path else None),
+                values=values,
+                credentials_secret=MINIO_CREDENTIALS_SECRET,
+                root_user=MINIO_ROOT_USER,
+                root_password=self._args.secrets.minio_root_password,
+                data=self._data_volume(service, "minio-data", mount_path="/export"),
+                labels=self._labels,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _workload(self, service: catalog.ServiceSpec, image_refs: dict[str, pulumi.Output[str]], *,
+                  data_mount: Optional[str], probe_path: Optional[str], env: dict[str, str],
+                  secret_env=(), args=None, command=None) -> WorkloadService:
+        settings = self._config.settings(service)
+        app = service.main_port.service_name.removesuffix("-service")
+        return WorkloadService(
+            service.id,
+            WorkloadServiceArgs(
+                namespace=self.namespace,
+                app=app,
+                image=image_refs[service.id],
+                ports=service.ports,
+                service_type=settings.service_type,
+                command=command,
+                args=args,
+                env=env,
+                secret_env=list(secret_env),
+                probe_path=probe_path,
+                data=self._data_volume(service, f"{app}-data", data_mount) if data_mount else None,
+                labels=self._labels,
+                **_resources(service, settings),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    # ----------------------------------------------------------------------------------------------
+    # Wiring
+
+    def _url(self, service: catalog.ServiceSpec, port_index: int = 0) -> str:
+        port = service.ports[port_index]
+        return service_url(port.service_name, self._config.namespace, port.port)
+
+    def _s3_env(self) -> tuple[dict[str, str], list[SecretEnv]]:
+        """How a client reaches MinIO: its Service's DNS name and the credentials Secret."""
+        return (
+            {"MLFLOW_S3_ENDPOINT_URL": self._url(catalog.MINIO), "EXPLAIN_S3_ENDPOINT": self._url(catalog.MINIO)},
+            [SecretEnv("AWS_ACCESS_KEY_ID", MINIO_CREDENTIALS_SECRET, "rootUser"),
+             SecretEnv("AWS_SECRET_ACCESS_KEY", MINIO_CREDENTIALS_SECRET, "rootPassword")],
+        )
+
+    def _peer_env(self) -> dict[str, str]:
+        """Endpoints of the optional services a workspace talks to."""
+        env = {}
+        if self._config.is_enabled(catalog.MONITORING):
+            env["EXPLAIN_MONITORING_URL"] = self._url(catalog.MONITORING)
+        if self._config.is_enabled(catalog.DATA_STREAMING):
+            env["EXPLAIN_DATA_STREAM_URL"] = self._url(catalog.DATA_STREAMING)
+        return env
+
+    def _mlflow_args(self, minio_on: bool) -> list[str]:
+        port = catalog.MLFLOW.main_port.target_port
+        destination = f"s3://{MLFLOW_ARTIFACT_BUCKET}" if minio_on else "/mlflow/artifacts"
+        return ["--host", "0.0.0.0", "--port", str(port),
+                "--backend-store-uri", "sqlite:////mlflow/mlflow.db",
+                "--serve-artifacts", "--artifacts-destination", destination]
+
+    def _endpoint(self, service: catalog.ServiceSpec) -> dict[str, Any]:
+        namespace = self._config.namespace
+        return {
+            port.name: {
+                "service": port.service_name,
+                "url": service_url(port.service_name, namespace, port.port),
+                "port": port.port,
+                "portForward": f"kubectl -n {namespace} port-forward svc/{port.service_name} {port.port}:{port.port}",
+            }
+            for port in service.ports
+        }
+
+    # ----------------------------------------------------------------------------------------------
+    # Helpers
+
+    def _data_volume(self, service: catalog.ServiceSpec, claim_name: str, mount_path: str) -> DataVolume:
+        settings = self._config.settings(service)
+        return DataVolume(claim_name=claim_name, size=settings.storage_size or service.storage_size,
+                          mount_path=mount_path, storage_class=self._config.storage.class_name)
+
+    def _third_party(self, image: tuple[str, str, str]) -> str:
+        registry, repository, tag = image
+        return f"{self._config.registry.mirror or registry}/{repository}:{tag}"
+
+    def _third_party_images(self) -> list[dict[str, str]]:
+        used = [catalog.MINIO_IMAGE, catalog.MINIO_CLIENT_IMAGE] if self._config.is_enabled(catalog.MINIO) else []
+        if any(self._config.builds(service) for service in self._config.enabled_services):
+            used.append(catalog.PYTHON_BASE_IMAGE)
+        return [{"service": "third-party", "source": f"{registry}/{repository}:{tag}",
+                 "image": self._third_party((registry, repository, tag))}
+                for registry, repository, tag in used]
+
+    @staticmethod
+    def _project_path(path: str) -> str:
+        return str(PROJECT_ROOT / path)  # an absolute path stays as it is
+
+
+def _resources(service: catalog.ServiceSpec, settings) -> dict[str, str]:
+    defaults, requests, limits = service.resources, settings.resources.requests, settings.resources.limits
+    return {
+        "cpu_request": requests.cpu or defaults.cpu_request,
+        "memory_request": requests.memory or defaults.memory_request,
+        "cpu_limit": limits.cpu or defaults.cpu_limit,
+        "memory_limit": limits.memory or defaults.memory_limit,
+    }
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"

@@ -1,0 +1,58 @@
+"""A Kubernetes Secret whose values are given in config or generated once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class GeneratedSecretArgs:
+    namespace: pulumi.Input[str]
+    secret_name: str
+    """``metadata.name`` of the Secret; stable, because workloads reference it by name."""
+    fixed: Mapping[str, str] = field(default_factory=dict)
+    """Keys whose value is not sensitive and set by the platform (a user name, for instance)."""
+    value_key: str = "password"
+    """The one sensitive key of the Secret."""
+    given_value: Optional[pulumi.Output[str]] = None
+    """Its value from ``pulumi config set --secret``; None generates one."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class GeneratedSecret(pulumi.ComponentResource):
+    """Credentials as a Kubernetes Secret, kept encrypted in Pulumi state.
+
+    A generated value is created once: later runs generate a different candidate, which is ignored
+    (``ignore_changes``), so the cluster's value stays stable across ``pulumi up``. A value set in
+    config always wins and is applied.
+    """
+
+    secret_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GeneratedSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("explain:platform:GeneratedSecret", name, None, opts)
+        generated = args.given_value is None
+        value = pulumi.Output.from_input(secrets.token_urlsafe(32)) if generated else args.given_value
+        # Only the value is secret; the keys stay readable in previews and rendered manifests.
+        string_data = {**args.fixed, args.value_key: pulumi.Output.secret(value)}
+        secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.secret_name, namespace=args.namespace, labels=dict(args.labels)
+            ),
+            type="Opaque",
+            string_data=string_data,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # Only a generated value may be kept against a new candidate; a given one is applied.
+                ignore_changes=["stringData"] if generated else None,
+                additional_secret_outputs=["stringData", "data"],
+            ),
+        )
+        self.secret_name = secret.metadata.name
+        self.register_outputs({"secret_name": self.secret_name})

@@ -1,0 +1,1 @@
+"""explain-mlops: config models, feature model, service catalog and templating of the platform."""

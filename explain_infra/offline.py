@@ -1,0 +1,219 @@
+"""Evaluate the very program ``pulumi up`` runs, without a cluster or the Pulumi CLI.
+
+Pulumi's mock runtime stands in for the engine: every resource registration is recorded as the
+engine would receive it (type, name, parent, inputs), which is what ``validate`` and ``render``
+show and check.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.settings import set_root_resource
+
+from .config import PROJECT_ROOT
+
+PROJECT = "explain-mlops"
+SECRET_SHOWN_AS = "[secret]"
+UNKNOWN_SHOWN_AS = "[unknown]"
+KUBERNETES_VERSION = "1.34.0"
+"""Kubernetes version whose official schemas every rendered object is validated against."""
+
+# How the engine's wire format marks a secret and a not-yet-known value.
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    type: str
+    name: str
+    parent: Optional[str]
+    """Type token of the parent resource (``pulumi:pulumi:Stack`` at top level)."""
+    custom: bool
+    inputs: dict[str, Any]
+    """Inputs as the engine receives them, with secrets shown as ``[secret]``."""
+    retain_on_delete: bool = False
+
+    def as_plan_entry(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+
+
+@dataclass
+class Evaluation:
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_token: str) -> list[PlannedResource]:
+        return [resource for resource in self.resources if resource.type == type_token]
+
+
+class _EchoMocks(pulumi.runtime.Mocks):
+    """Each resource's state is its inputs, as a provider that accepts them would report."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.planned: list[PlannedResource] = []
+
+    def RegisterResource(self, request):
+        if request.type != "pulumi:pulumi:Stack":
+            parent = request.parent.split("::")[2].split("$")[-1] if request.parent else None
+            self.planned.append(PlannedResource(
+                type=request.type,
+                name=request.name,
+                parent=parent,
+                custom=request.custom,
+                inputs=_shown(json_format.MessageToDict(request.object, preserving_proto_field_name=True)),
+                retain_on_delete=request.retainOnDelete,
+            ))
+        return super().RegisterResource(request)
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            return _masked(value.get("value"))
+        return {key: _shown(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shown(item) for item in value]
+    if value == _UNKNOWN:
+        return UNKNOWN_SHOWN_AS
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles; Kubernetes fields are integers
+    return value
+
+
+def _masked(value: Any) -> Any:
+    """A secret keeps its shape (the keys of a Secret's data are not secret); every value is hidden."""
+    if isinstance(value, dict) and value.get(_SIG_KEY) != _SECRET_SIG:
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return SECRET_SHOWN_AS
+
+
+def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] = ()) -> Evaluation:
+    """Run the program under mocks with ``raw_config`` (full keys → Pulumi's string values)."""
+    from .program import main  # the program registers resources on import of its components
+
+    mocks = _EchoMocks()
+    monitor = _RecordingMonitor(mocks)
+    set_root_resource(None)  # every evaluation gets a fresh root stack
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in raw_config.items()},
+        list(secret_keys),
+    )
+    evaluation = Evaluation(resources=monitor.planned)
+
+    @pulumi.runtime.test
+    def program():
+        platform = main()
+        return pulumi.Output.all(
+            namespace=platform.namespace, services=platform.endpoints, images=platform.images
+        ).apply(evaluation.outputs.update)
+
+    program()
+    return evaluation
+
+
+def load_stack_file(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, Any], frozenset[str]]:
+    """The config of ``Pulumi.<stack>.yaml`` as the engine hands it to the program.
+
+    Encrypted values cannot be read offline; they stand in as a placeholder and stay secret.
+    """
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no stack config {path}: create it with `pulumi stack init {stack}`")
+    document = yaml.safe_load(path.read_text()) or {}
+    raw: dict[str, Any] = {}
+    secure: set[str] = set()
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secure.add(key)
+            raw[key] = "<encrypted>"
+        elif isinstance(value, bool):
+            raw[key] = "true" if value else "false"
+        elif isinstance(value, (dict, list)):
+            raw[key] = json.dumps(value)
+        else:
+            raw[key] = str(value)
+    return raw, frozenset(secure)
+
+
+# --------------------------------------------------------------------------------------------------
+# Render
+
+
+def manifests(evaluation: Evaluation) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, document) per Kubernetes object, and per Helm release its chart and values."""
+    documents = []
+    for resource in evaluation.resources:
+        if not resource.custom or not resource.type.startswith("kubernetes:"):
+            continue
+        inputs = resource.inputs
+        if resource.type == "kubernetes:helm.sh/v3:Release":
+            document = {
+                "kind": "HelmRelease",
+                "name": inputs.get("name"),
+                "namespace": inputs.get("namespace"),
+                "chart": inputs.get("chart"),
+                "version": inputs.get("version"),
+                "repository": (inputs.get("repositoryOpts") or {}).get("repo"),
+                "values": inputs.get("values", {}),
+            }
+            documents.append((f"helm-release-{document['namespace']}-{document['name']}.yaml", document))
+            continue
+        document = {key: value for key, value in inputs.items() if not key.startswith("__")}
+        metadata = document.get("metadata", {})
+        file_name = f"{document['kind'].lower()}-{metadata.get('namespace', 'cluster')}-{metadata['name']}.yaml"
+        documents.append((file_name, document))
+    return documents
+
+
+def schema_errors(document: dict[str, Any], version: str = KUBERNETES_VERSION) -> list[str]:
+    """Strict validation against the official schema; an unknown kind is an error, not a warning."""
+    import kubernetes_validate
+
+    if document.get("kind") == "HelmRelease":
+        return []
+    try:
+        kubernetes_validate.validate(document, version, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        path = ".".join(str(part) for part in error.path)
+        return [f"{document['kind']}/{document['metadata']['name']}: {path}: {error.message}"]
+    except kubernetes_validate.SchemaNotFoundError as error:
+        return [f"{document.get('kind')} {document.get('apiVersion')}: no schema in Kubernetes {version}: {error}"]
+    return []
+
+
+def render(evaluation: Evaluation, out_dir: Path) -> list[str]:
+    """Write ``plan.json`` and ``manifests/``; return the schema errors (empty when all pass)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plan = [resource.as_plan_entry() for resource in evaluation.resources]
+    (out_dir / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
+    manifest_dir = out_dir / "manifests"
+    manifest_dir.mkdir(exist_ok=True)
+    for stale in manifest_dir.glob("*.yaml"):
+        stale.unlink()
+    errors = []
+    for file_name, document in manifests(evaluation):
+        (manifest_dir / file_name).write_text(yaml.safe_dump(document, sort_keys=False))
+        errors += schema_errors(document)
+    return errors
