@@ -108,8 +108,12 @@ def _masked(value: Any) -> Any:
     return SECRET_SHOWN_AS
 
 
-def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] = ()) -> Evaluation:
-    """Run the program under mocks with ``raw_config`` (full keys → Pulumi's string values)."""
+def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] = (),
+             into: Optional[Evaluation] = None) -> Evaluation:
+    """Run the program under mocks with ``raw_config`` (full keys → Pulumi's string values).
+
+    ``into`` receives what was registered even when the program fails (tests check it is nothing).
+    """
     from .program import main  # the program registers resources on import of its components
 
     mocks = _EchoMocks()
@@ -120,7 +124,8 @@ def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] 
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in raw_config.items()},
         list(secret_keys),
     )
-    evaluation = Evaluation(resources=monitor.planned)
+    evaluation = into if into is not None else Evaluation()
+    monitor.planned = evaluation.resources
 
     @pulumi.runtime.test
     def program():
@@ -133,14 +138,18 @@ def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] 
     return evaluation
 
 
-def load_stack_file(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, Any], frozenset[str]]:
+def load_stack_file(stack: str, root: Optional[Path] = None) -> tuple[dict[str, Any], frozenset[str]]:
     """The config of ``Pulumi.<stack>.yaml`` as the engine hands it to the program.
 
+    The file is looked up in ``root``, else the current directory, else the project root.
     Encrypted values cannot be read offline; they stand in as a placeholder and stay secret.
     """
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"no stack config {path}: create it with `pulumi stack init {stack}`")
+    candidates = [root] if root else [Path.cwd(), PROJECT_ROOT]
+    path = next((folder / f"Pulumi.{stack}.yaml" for folder in candidates
+                 if (folder / f"Pulumi.{stack}.yaml").is_file()), None)
+    if path is None:
+        raise FileNotFoundError(f"no stack config Pulumi.{stack}.yaml in {' or '.join(map(str, candidates))}: "
+                                f"create it with `pulumi stack init {stack}`")
     document = yaml.safe_load(path.read_text()) or {}
     raw: dict[str, Any] = {}
     secure: set[str] = set()
