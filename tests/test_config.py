@@ -216,3 +216,11 @@ def test_cli_validate_exit_codes(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "explain:features.xaiTraining" in err and "pulumi config set --path 'explain:features.xaiSelection' true" in err
     assert main(["validate", "--stack", "missing"]) == 1
+
+
+def test_readme_config_reference_is_generated_from_the_models():
+    from explain_infra.docs import config_reference, update_readme
+
+    assert update_readme(check=True) is False, "run `python -m explain_infra docs`"
+    reference = config_reference()
+    assert all(f"`{spec.key}`" in reference for spec in FEATURES)
