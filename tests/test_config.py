@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, raw_config, with_requirements
+from helpers import ROOT, raw_config, with_requirements
 
 from explain_infra.config import load_stack_config
 from explain_infra.errors import ConfigError

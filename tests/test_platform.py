@@ -6,7 +6,7 @@ import json
 
 import pulumi
 import pytest
-from conftest import ROOT, names, objects, raw_config, run, with_requirements
+from helpers import ROOT, names, objects, raw_config, run, with_requirements
 
 from explain_infra import catalog
 from explain_infra.offline import SECRET_SHOWN_AS, evaluate, load_stack_file, manifests, render, schema_errors
