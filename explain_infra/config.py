@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from . import catalog
 from .errors import ConfigError, ConfigIssue, config_rm, config_set
-from .features import Features, check_feature_rules
+from .features import Features, check_feature_rules, snake_case
 
 NAMESPACE = "explain"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,9 @@ _QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 Quantity = pydantic.constr(strict=True, pattern=_QUANTITY)
+ImageTag = pydantic.constr(strict=True, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+RegistryUser = pydantic.constr(strict=True, pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*$")
+DnsLabel = pydantic.constr(strict=True, pattern=_DNS_LABEL)
 
 
 class ConfigModel(pydantic.BaseModel):
@@ -80,7 +83,7 @@ class Services(ConfigModel):
     data_streaming: ServiceSettings = ServiceSettings()
 
     def of(self, service_id: str) -> ServiceSettings:
-        return getattr(self, _snake(service_id))
+        return getattr(self, snake_case(service_id))
 
 
 class RegistrySettings(ConfigModel):
@@ -118,12 +121,12 @@ class StackConfig(ConfigModel):
 
     data_type: Literal["Time-Series", "Image", "Other"] = pydantic.Field(
         description="picks the simulator variant, the images' libraries and the pipeline code")
-    tag: pydantic.constr(strict=True, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$") = pydantic.Field(
+    tag: ImageTag = pydantic.Field(
         description="tag of every image the platform builds")
-    docker_hub_user: Optional[pydantic.constr(strict=True, pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*$")] = pydantic.Field(
+    docker_hub_user: Optional[RegistryUser] = pydantic.Field(
         None, description="registry namespace of built images; required when any image is built or derived")
     features: Features = Features()
-    namespace: pydantic.constr(strict=True, pattern=_DNS_LABEL) = pydantic.Field(
+    namespace: DnsLabel = pydantic.Field(
         description="namespace of the whole platform", json_schema_extra={"default_text": "`explain-<stack>`"})
     create_namespace: bool = pydantic.Field(
         True, description="create the namespace (kept on destroy, with the data volumes in it)")
@@ -157,10 +160,6 @@ class StackConfig(ConfigModel):
         if service is catalog.DATA_STREAMING:
             return catalog.SIMULATOR_SOURCES.get(self.data_type)
         return service.build_context
-
-
-def _snake(key: str) -> str:
-    return "".join(f"_{char.lower()}" if char.isupper() else char for char in key)
 
 
 # --------------------------------------------------------------------------------------------------

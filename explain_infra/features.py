@@ -6,7 +6,7 @@ model, the requires/excludes checks and the README's config reference are all ge
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 import pydantic
@@ -49,7 +49,8 @@ class FeatureSpec:
         return f"{FEATURES_KEY}.{self.key}"
 
 
-def _snake(key: str) -> str:
+def snake_case(key: str) -> str:
+    """``memorySize`` → ``memory_size``: config keys are camelCase, model fields snake_case."""
     return "".join(f"_{char.lower()}" if char.isupper() else char for char in key)
 
 
@@ -167,7 +168,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
             "XAI feedback GUI for time series", requires=["inferenceFeedbackGuiForTimeSeries"]),
     # Training-hardware provisioning: the four cluster kinds exclude each other.
     *(
-        _switch(key, "Training-hardware provisioning", _snake(key),
+        _switch(key, "Training-hardware provisioning", snake_case(key),
                 f"training jobs scheduled on {key.replace('Cluster', '').upper()} nodes",
                 excludes=[other for other in _CLUSTERS if other != key])
         for key in _CLUSTERS
@@ -190,7 +191,7 @@ class _FeaturesBase(pydantic.BaseModel):
 
     def enabled(self, key: str) -> bool:
         """Whether the switch ``key`` (camelCase, as in the stack config) is on."""
-        return bool(getattr(self, _snake(key)))
+        return bool(getattr(self, snake_case(key)))
 
     def as_config(self) -> dict[str, Any]:
         """The effective feature set, keyed as in the stack config."""
@@ -202,7 +203,7 @@ Features = pydantic.create_model(
     __base__=_FeaturesBase,
     __doc__="Every switch and parameter of the feature model (``explain:features``).",
     **{
-        _snake(spec.key): (
+        snake_case(spec.key): (
             _field_type(spec),
             pydantic.Field(default=spec.default, alias=spec.key, description=spec.effect),
         )
@@ -220,7 +221,7 @@ def check_feature_rules(features: _FeaturesBase) -> list[ConfigIssue]:
             active = features.enabled(spec.key)
         else:
             # A parameter only counts when the user set it: its default is harmless.
-            active = _snake(spec.key) in explicitly_set
+            active = snake_case(spec.key) in explicitly_set
         if not active:
             continue
         missing = [required for required in spec.requires if not features.enabled(required)]

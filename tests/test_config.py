@@ -7,7 +7,7 @@ from helpers import ROOT, raw_config, with_requirements
 
 from explain_infra.config import load_stack_config
 from explain_infra.errors import ConfigError
-from explain_infra.features import FEATURES, FEATURES_BY_KEY, Features
+from explain_infra.features import FEATURES, Features
 from explain_infra.offline import Evaluation, evaluate, load_stack_file
 
 REQUIRING_SWITCHES = [spec for spec in FEATURES if spec.is_switch and spec.requires]
@@ -29,7 +29,10 @@ def test_shipped_stacks_are_valid(stack):
 
 def test_feature_table_covers_every_key_of_the_mission():
     assert len(FEATURES) == 63
-    assert set(Features.model_fields) == {field for field in Features.model_fields}
+    assert [field.alias for field in Features.model_fields.values()] == [spec.key for spec in FEATURES]
+    mission_keys = {"memorySize", "xaiAlgorithm", "userGuidedModelSelectionKind", "backgroundSubstraction",
+                    "xaiFeedbackGuiForTimeSeries", "fpgaCluster", "containerRegistry", "imageLiveDataUi"}
+    assert mission_keys <= {spec.key for spec in FEATURES}
     defaults = Features()
     assert defaults.memory_size == 512 and defaults.xai_algorithm == "SHAP"
     assert defaults.user_guided_model_selection_kind == "Conventional"
