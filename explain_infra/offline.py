@@ -23,7 +23,7 @@ from .config import PROJECT_ROOT
 PROJECT = "explain-mlops"
 SECRET_SHOWN_AS = "[secret]"
 UNKNOWN_SHOWN_AS = "[unknown]"
-KUBERNETES_VERSION = "1.34.0"
+KUBERNETES_VERSION = "1.33.0"
 """Kubernetes version whose official schemas every rendered object is validated against."""
 
 # How the engine's wire format marks a secret and a not-yet-known value.
