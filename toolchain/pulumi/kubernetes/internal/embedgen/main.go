@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 )
 
 const providerModule = "github.com/pulumi/pulumi-kubernetes/provider/v4"
@@ -33,12 +32,20 @@ func run(version, out string) error {
 	if version == "" {
 		return fmt.Errorf("-version is required")
 	}
-	// The provider module exactly as this module's go.mod resolves it.
-	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", providerModule).Output()
+	// The provider module exactly as this module's go.mod resolves it, downloaded
+	// into the module cache if it is not there yet (`go list -m` would not).
+	dl, err := exec.Command("go", "mod", "download", "-json", providerModule).Output()
 	if err != nil {
-		return fmt.Errorf("go list -m %s: %w", providerModule, err)
+		return fmt.Errorf("go mod download %s: %w", providerModule, err)
 	}
-	src := filepath.Join(strings.TrimSpace(string(dir)), "cmd", "pulumi-resource-kubernetes")
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(dl, &mod); err != nil {
+		return fmt.Errorf("go mod download %s: %w", providerModule, err)
+	}
+	if mod.Error != "" || mod.Dir == "" {
+		return fmt.Errorf("go mod download %s: no module directory: %s", providerModule, mod.Error)
+	}
+	src := filepath.Join(mod.Dir, "cmd", "pulumi-resource-kubernetes")
 
 	raw, err := os.ReadFile(filepath.Join(src, "schema.json"))
 	if err != nil {
