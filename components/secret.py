@@ -50,7 +50,8 @@ class GeneratedSecret(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # Only a generated value may be kept against a new candidate; a given one is applied.
-                ignore_changes=["stringData"] if generated else None,
+                # The provider folds stringData into data, so both are ignored.
+                ignore_changes=["stringData", "data"] if generated else None,
                 additional_secret_outputs=["stringData", "data"],
             ),
         )
