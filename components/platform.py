@@ -273,12 +273,17 @@ class Platform(pulumi.ComponentResource):
 
     def _endpoint(self, service: catalog.ServiceSpec) -> dict[str, Any]:
         namespace = self._config.namespace
+
+        def local(port: int) -> int:
+            return port if port >= 1024 else port + 8000  # binding below 1024 locally needs root
+
         return {
             port.name: {
                 "service": port.service_name,
                 "url": service_url(port.service_name, namespace, port.port),
                 "port": port.port,
-                "portForward": f"kubectl -n {namespace} port-forward svc/{port.service_name} {port.port}:{port.port}",
+                "portForward": f"kubectl -n {namespace} port-forward svc/{port.service_name} "
+                               f"{local(port.port)}:{port.port}",
             }
             for port in service.ports
         }

@@ -195,6 +195,7 @@ def test_stack_outputs_name_every_enabled_endpoint():
     services = evaluation.outputs["services"]
     assert set(services) == {"minio", "mlflow", "jupyter", "monitoring", "dataStreaming"}
     assert services["minio"]["console"]["portForward"] == "kubectl -n explain-out port-forward svc/minio-console 9001:9001"
+    assert services["jupyter"]["http"]["portForward"] == "kubectl -n explain-out port-forward svc/jupyter-service 8080:80"
     assert {image["image"] for image in evaluation.outputs["images"]} >= {"docker.io/explain/jupyter:v1.0"}
 
 
