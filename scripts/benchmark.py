@@ -27,11 +27,10 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
 
-from support import STANDIN_CHART, Stack  # noqa: E402
+from support import PROJECT_FILES, STANDIN_CHART, Stack  # noqa: E402
 
 from explain_infra.offline import evaluate, load_stack_file, render  # noqa: E402
 
-PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "explain_infra", "components", "templates", "tools", ".venv")
 SERVICE_ORDER = ("s3TypeDatabase", "developmentIde", "monitoring", "liveDataAndDriftSimulation")
 
 

@@ -12,9 +12,7 @@ import subprocess
 import uuid
 
 import pytest
-from support import ROOT, Stack
-
-PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "explain_infra", "components", "templates", "tools", ".venv")
+from support import PROJECT_FILES, ROOT, Stack
 
 
 def _toolchain_env() -> dict[str, str]:

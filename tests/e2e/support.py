@@ -12,6 +12,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDIN_CHART = Path(__file__).resolve().parent / "charts" / "minio-standin"
+PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "explain_infra", "components", "templates", "tools", ".venv")
+"""What a throwaway project links to, so that it runs this repository's program."""
 
 
 @dataclass
