@@ -31,6 +31,8 @@ class ObjectStoreArgs:
     root_user: str
     root_password: Optional[pulumi.Output[str]]
     data: DataVolume
+    postrender: Optional[str] = None
+    """Executable that Helm pipes the rendered manifests through (the probes the chart lacks)."""
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -72,6 +74,7 @@ class ObjectStore(pulumi.ComponentResource):
             version=args.chart.version,
             repository_opts=repository_opts,
             values=dict(args.values),
+            postrender=args.postrender,
             atomic=False,
             create_namespace=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials, claim]),

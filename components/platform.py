@@ -23,6 +23,8 @@ MINIO_ROOT_USER = "explain-admin"
 JUPYTER_TOKEN_SECRET = "jupyter-token"
 MLFLOW_ARTIFACT_BUCKET = "mlflow-artifacts"
 DATA_BUCKET = "data"
+HELM_POSTRENDER = "scripts/helm-postrender"
+"""Adds the probes the MinIO chart does not define (explain_infra/postrender.py)."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ class Platform(pulumi.ComponentResource):
                 root_user=MINIO_ROOT_USER,
                 root_password=self._args.secrets.minio_root_password,
                 data=self._data_volume(service, "minio-data", mount_path="/export"),
+                postrender=self._project_path(HELM_POSTRENDER),
                 labels=self._labels,
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pulumi
 import pytest
@@ -44,6 +45,25 @@ def test_minio_is_a_pinned_helm_release_with_existing_secret_and_claim():
     assert values["service"]["type"] == "ClusterIP" and values["service"]["port"] == "9000"
     assert values["consoleService"]["port"] == "9001"
     assert "minio-data" in names(evaluation, "PersistentVolumeClaim")
+    assert os.access(release["postrender"], os.X_OK)
+
+
+RESTRICTED_CONTAINER = {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def test_minio_pods_and_bucket_hook_meet_pod_security_restricted():
+    """The chart copies these maps into its pods (``omit … "enabled" | toYaml``); the namespace enforces
+    "restricted", so a missing field would get the server's or the post-install hook's pod refused."""
+    values = objects(run(raw_config(with_requirements("s3TypeDatabase"))), "Release")[0]["values"]
+    for pod_context in (values["securityContext"], values["postJob"]["securityContext"]):
+        assert pod_context["enabled"] is True and pod_context["runAsNonRoot"] is True
+        assert pod_context["seccompProfile"] == {"type": "RuntimeDefault"} and pod_context["runAsUser"] > 0
+    assert values["makeBucketJob"]["securityContext"]["enabled"] is True
+    for container_context in (values["containerSecurityContext"], values["makeBucketJob"]["containerSecurityContext"]):
+        assert RESTRICTED_CONTAINER.items() <= container_context.items()
+    assert set(values["makeBucketJob"]["resources"]) == {"requests", "limits"}
+    assert [bucket["name"] for bucket in values["buckets"]] == ["mlflow-artifacts", "data"]
 
 
 def test_chart_can_come_from_a_local_folder():

@@ -47,6 +47,10 @@ def test_up_converges_and_workloads_become_ready(stack: Stack):
                                        "evidently-service", "data-streaming-service"}
     claims = {item["metadata"]["name"]: item for item in stack.get("pvc")}
     assert set(claims) == CLAIMS and all(c["status"]["phase"] == "Bound" for c in claims.values())
+    # The chart defines no probes: the release's post-renderer adds them.
+    minio = deployments["minio"]["spec"]["template"]["spec"]["containers"][0]
+    assert minio["readinessProbe"]["httpGet"] == {"path": "/minio/health/ready", "port": "http", "scheme": "HTTP"}
+    assert minio["livenessProbe"]["httpGet"]["path"] == "/minio/health/live"
     mlflow = deployments["ml-flow"]["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item for item in mlflow["env"]}
     assert env["MLFLOW_S3_ENDPOINT_URL"]["value"] == f"http://minio.{stack.namespace}.svc.cluster.local:9000"
