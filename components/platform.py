@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -121,7 +122,6 @@ class Platform(pulumi.ComponentResource):
             ui_feature = "imageLiveDataUi" if config.data_type == "Image" else "timeSeriesLiveDataUi"
             self._workload(
                 catalog.DATA_STREAMING, image_refs, data_mount=None, probe_path=None,
-                command=config.settings(catalog.DATA_STREAMING).command,
                 env={"SIMULATOR_DATA_TYPE": config.data_type,
                      "SIMULATOR_UI_ENABLED": _flag(config.features.enabled(ui_feature)),
                      "SIMULATOR_PORT": str(catalog.DATA_STREAMING.main_port.target_port)},
@@ -181,11 +181,6 @@ class Platform(pulumi.ComponentResource):
         service = catalog.MINIO
         settings = config.settings(service)
         chart = config.charts.minio
-        resources = _resources(service, settings)
-        # memorySize is the seed's knob for MinIO's memory request; the limit leaves it headroom.
-        memory_size = config.features.memory_size
-        resources = {**resources, "memory_request": f"{memory_size}Mi",
-                     "memory_limit": settings.resources.limits.memory or f"{max(2 * memory_size, 1024)}Mi"}
         image = self._third_party(catalog.MINIO_IMAGE).rsplit(":", 1)
         mc_image = self._third_party(catalog.MINIO_CLIENT_IMAGE).rsplit(":", 1)
         values = render_yaml(
@@ -195,7 +190,7 @@ class Platform(pulumi.ComponentResource):
             mc_image={"repository": mc_image[0], "tag": mc_image[1]},
             credentials_secret=MINIO_CREDENTIALS_SECRET,
             data_claim="minio-data",
-            resources=resources,
+            resources=dataclasses.asdict(config.resources(service)),
             service_type=settings.service_type,
             api_port=service.ports[0].port,
             console_port=service.ports[1].port,
@@ -220,7 +215,7 @@ class Platform(pulumi.ComponentResource):
 
     def _workload(self, service: catalog.ServiceSpec, image_refs: dict[str, pulumi.Output[str]], *,
                   data_mount: Optional[str], probe_path: Optional[str], env: dict[str, str],
-                  secret_env=(), args=None, command=None) -> WorkloadService:
+                  secret_env=(), args=None) -> WorkloadService:
         settings = self._config.settings(service)
         app = service.main_port.service_name.removesuffix("-service")
         return WorkloadService(
@@ -231,14 +226,14 @@ class Platform(pulumi.ComponentResource):
                 image=image_refs[service.id],
                 ports=service.ports,
                 service_type=settings.service_type,
-                command=command,
+                command=settings.command,
                 args=args,
                 env=env,
                 secret_env=list(secret_env),
                 probe_path=probe_path,
                 data=self._data_volume(service, f"{app}-data", data_mount) if data_mount else None,
                 labels=self._labels,
-                **_resources(service, settings),
+                **dataclasses.asdict(self._config.resources(service)),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -314,16 +309,6 @@ class Platform(pulumi.ComponentResource):
     @staticmethod
     def _project_path(path: str) -> str:
         return str(PROJECT_ROOT / path)  # an absolute path stays as it is
-
-
-def _resources(service: catalog.ServiceSpec, settings) -> dict[str, str]:
-    defaults, requests, limits = service.resources, settings.resources.requests, settings.resources.limits
-    return {
-        "cpu_request": requests.cpu or defaults.cpu_request,
-        "memory_request": requests.memory or defaults.memory_request,
-        "cpu_limit": limits.cpu or defaults.cpu_limit,
-        "memory_limit": limits.memory or defaults.memory_limit,
-    }
 
 
 def _flag(value: bool) -> str:

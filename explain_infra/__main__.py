@@ -5,29 +5,47 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
+from .config import load_stack_config
 from .errors import ConfigError
+from .offline import (DOCKERFILES, PROJECT, RENDERED, StackFileError, clear_rendered, evaluate, load_stack_file,
+                      render)
+
+
+def _stack_name(given: str) -> str:
+    """The stack's own name, which names its file: Pulumi also accepts `org/stack` and `org/project/stack`."""
+    parts = given.split("/")
+    if len(parts) > 3 or not all(parts):
+        raise argparse.ArgumentTypeError(
+            f"`{given}` is not a stack name: give `<stack>`, `<org>/<stack>` or `<org>/{PROJECT}/<stack>`")
+    if len(parts) == 3 and parts[1] != PROJECT:
+        raise argparse.ArgumentTypeError(f"`{given}` is a stack of project `{parts[1]}`, not of `{PROJECT}`")
+    return parts[-1]
+
+
+def _checked_config(stack: str) -> tuple[dict[str, Any], frozenset[str]]:
+    """The stack file's raw config and secret keys, once the config is valid (ConfigError if not)."""
+    raw, secure = load_stack_file(stack)
+    load_stack_config(raw, stack, secure)
+    return raw, secure
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .config import load_stack_config
-    from .offline import load_stack_file
-
-    raw, secure = load_stack_file(args.stack)
-    load_stack_config(raw, args.stack, secure)
+    _checked_config(args.stack)
     print(f"stack {args.stack}: config is valid")
     return 0
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .config import load_stack_config
-    from .offline import evaluate, load_stack_file, render
-
-    raw, secure = load_stack_file(args.stack)
-    load_stack_config(raw, args.stack, secure)  # refuse bad config before evaluating anything
-    evaluation = evaluate(raw, args.stack, secure)
-    errors = render(evaluation, Path(args.out))
-    print(f"stack {args.stack}: {len(evaluation.resources)} resources -> {args.out}/plan.json, {args.out}/manifests/")
+    out = Path(args.out)
+    clear_rendered(out)  # first: a render refused below must not leave an earlier plan to be reviewed
+    raw, secure = _checked_config(args.stack)  # refuse bad config before evaluating anything
+    evaluation = evaluate(raw, args.stack, secure, build_dir=out / DOCKERFILES)
+    errors = render(evaluation, out)
+    written = ", ".join(f"{args.out}/{name}" + ("/" if (out / name).is_dir() else "")
+                        for name in RENDERED if (out / name).exists())
+    print(f"stack {args.stack}: {len(evaluation.resources)} resources -> {written}")
     for error in errors:
         print(f"schema: {error}", file=sys.stderr)
     return 1 if errors else 0
@@ -47,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explain_infra", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check Pulumi.<stack>.yaml; exit 1 with every problem")
-    validate.add_argument("--stack", required=True)
+    validate.add_argument("--stack", required=True, type=_stack_name)
     validate.set_defaults(run=_validate)
-    render = commands.add_parser("render", help="write plan.json and manifests/ of a stack, schema-checked")
-    render.add_argument("--stack", required=True)
+    render = commands.add_parser("render", help="write plan.json, manifests/ (schema-checked) and dockerfiles/")
+    render.add_argument("--stack", required=True, type=_stack_name)
     render.add_argument("--out", required=True)
     render.set_defaults(run=_render)
     docs = commands.add_parser("docs", help="regenerate README.md's config reference from the models")
@@ -59,10 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 1
-    except FileNotFoundError as error:
+    except (ConfigError, StackFileError, FileNotFoundError) as error:
         print(error, file=sys.stderr)
         return 1
 

@@ -7,10 +7,13 @@ Defaults live here and only here.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, Mapping, Optional
+from typing import Annotated, Any, Literal, Mapping, Optional
 
 import pydantic
 from pydantic.alias_generators import to_camel
@@ -20,6 +23,8 @@ from .errors import ConfigError, ConfigIssue, config_rm, config_set
 from .features import Features, check_feature_rules, snake_case
 
 NAMESPACE = "explain"
+PROJECT_NAME = "explain-mlops"
+"""Pulumi's name of this project: a config key given without a namespace lands in it."""
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 SECRET_KEYS: dict[str, str] = {
@@ -29,20 +34,85 @@ SECRET_KEYS: dict[str, str] = {
 }
 """Top-level keys that must be set with ``pulumi config set --secret``; never part of the models."""
 
-_QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
-_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
-Quantity = pydantic.constr(strict=True, pattern=_QUANTITY)
-ImageTag = pydantic.constr(strict=True, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-RegistryUser = pydantic.constr(strict=True, pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*$")
-DnsLabel = pydantic.constr(strict=True, pattern=_DNS_LABEL)
+
+@dataclass(frozen=True)
+class Format:
+    """A string format of the config: its pattern, what it is in words, and an example for a fix."""
+
+    pattern: str
+    description: str
+    example: str
+
+
+_NAME = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
+_HOST = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]+)?"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+QUANTITY = Format(r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
+                  "a Kubernetes quantity such as 500m, 2, 512Mi or 10Gi", "512Mi")
+IMAGE_TAG = Format(f"^{_TAG}$", "an image tag: letters, digits, `_`, `.` and `-`, at most 128", "v1.0")
+REGISTRY_PATH = Format(f"^{_NAME}(/{_NAME})*$", "a registry namespace such as `myteam` or `group/team`",
+                       "<your-registry-user>")
+REGISTRY_HOST = Format(f"^{_HOST}(/{_NAME})*$",
+                       "a registry host, with an optional port and path, and no scheme or trailing slash",
+                       "registry.example.com:5000")
+IMAGE_REF = Format(f"^({_HOST}/)?{_NAME}(/{_NAME})*(:{_TAG})?(@sha256:[a-f0-9]{{64}})?$",
+                   "an image reference such as `registry.example.com/team/mlflow:2.19`", "<image reference>")
+DNS_LABEL = Format(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+                   "a DNS label: lower-case letters, digits and `-`, at most 63", "explain-dev")
+DNS_SUBDOMAIN = Format(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+                       "a DNS subdomain: lower-case letters, digits, `-` and `.`", "standard")
+CHART_VERSION = Format(r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$",
+                       "an exact chart version (pinned, no range)", "5.4.0")
+PLATFORM = Format(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", "an OS/architecture such as linux/amd64", "linux/amd64")
+FORMATS = {fmt.pattern: fmt for fmt in (QUANTITY, IMAGE_TAG, REGISTRY_PATH, REGISTRY_HOST, IMAGE_REF, DNS_LABEL,
+                                         DNS_SUBDOMAIN, CHART_VERSION, PLATFORM)}
+
+
+def _number_as_text(value: Any) -> Any:
+    """``pulumi config set --path … 2`` stores a number: a quantity may be one."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def _text(fmt: Format, max_length: Optional[int] = None) -> Any:
+    return Annotated[str, pydantic.StringConstraints(strict=True, pattern=fmt.pattern, max_length=max_length)]
+
+
+Quantity = Annotated[_text(QUANTITY), pydantic.BeforeValidator(_number_as_text)]
+ImageTag = _text(IMAGE_TAG)
+RegistryUser = _text(REGISTRY_PATH)
+RegistryHost = _text(REGISTRY_HOST)
+ImageRef = _text(IMAGE_REF)
+DnsLabel = _text(DNS_LABEL)
+DnsSubdomain = _text(DNS_SUBDOMAIN, max_length=253)
+ChartVersion = _text(CHART_VERSION)
+Platform = _text(PLATFORM)
+
+_QUANTITY_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+                      "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
+                      "E": 10**18}
+
+
+def quantity_value(quantity: str) -> Decimal:
+    """The number a Kubernetes quantity stands for (``500m`` → 0.5, ``1Gi`` → 1073741824)."""
+    for suffix, factor in _QUANTITY_SUFFIXES.items():  # two-letter suffixes first
+        if quantity.endswith(suffix):
+            return Decimal(quantity[: -len(suffix)] or "0") * factor
+    try:
+        return Decimal(quantity)
+    except InvalidOperation:
+        raise ValueError(f"not a Kubernetes quantity: {quantity!r}") from None
 
 
 class ConfigModel(pydantic.BaseModel):
-    """Base of every config model: camelCase keys, unknown keys refused, immutable."""
+    """Base of every config model: camelCase keys only (no snake_case twins), unknown keys refused, immutable."""
 
     model_config = pydantic.ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+        extra="forbid", frozen=True, alias_generator=to_camel
     )
 
 
@@ -59,7 +129,7 @@ class Resources(ConfigModel):
 class BuildSettings(ConfigModel):
     enabled: Optional[bool] = pydantic.Field(None, description="build this image (default: `build.enabled`)")
     context: Optional[str] = pydantic.Field(None, description="build context: a folder or a git URL")
-    image: Optional[str] = pydantic.Field(
+    image: Optional[ImageRef] = pydantic.Field(
         None, description="a prebuilt image reference to deploy instead (implies no build)"
     )
 
@@ -87,19 +157,19 @@ class Services(ConfigModel):
 
 
 class RegistrySettings(ConfigModel):
-    server: str = pydantic.Field("docker.io", description="registry that built images are pushed to")
-    mirror: Optional[str] = pydantic.Field(
+    server: RegistryHost = pydantic.Field("docker.io", description="registry that built images are pushed to")
+    mirror: Optional[RegistryHost] = pydantic.Field(
         None, description="air-gapped clusters: pull every third-party image from this registry instead"
     )
 
 
 class BuildDefaults(ConfigModel):
     enabled: bool = pydantic.Field(True, description="build and push images (off: deploy existing tags)")
-    platform: str = "linux/amd64"
+    platform: Platform = pydantic.Field("linux/amd64", description="OS/architecture of built images")
 
 
 class StorageSettings(ConfigModel):
-    class_name: Optional[str] = pydantic.Field(None, description="StorageClass of data volumes (default: the cluster's)")
+    class_name: Optional[DnsSubdomain] = pydantic.Field(None, description="StorageClass of data volumes (default: the cluster's)")
 
 
 class MinioChart(ConfigModel):
@@ -107,7 +177,7 @@ class MinioChart(ConfigModel):
 
     repository: str = pydantic.Field("https://charts.min.io/", description="Helm chart repository")
     chart: str = "minio"
-    version: str = pydantic.Field("5.4.0", description="pinned chart version")
+    version: ChartVersion = pydantic.Field("5.4.0", description="pinned chart version")
     path: Optional[str] = pydantic.Field(
         None, description="a local chart folder or .tgz (relative to the project) used instead of the repository")
 
@@ -161,6 +231,19 @@ class StackConfig(ConfigModel):
             return catalog.SIMULATOR_SOURCES.get(self.data_type)
         return service.build_context
 
+    def resources(self, service: catalog.ServiceSpec) -> catalog.ResourceDefaults:
+        """Requests and limits of the service's container: config where given, else the service's defaults."""
+        given, defaults = self.settings(service).resources, service.resources
+        memory_request = given.requests.memory or defaults.memory_request
+        memory_limit = given.limits.memory or defaults.memory_limit
+        if service is catalog.MINIO:
+            # memorySize (MB) is the seed's knob for MinIO's memory request; the limit leaves it headroom.
+            memory_request = f"{self.features.memory_size}Mi"
+            memory_limit = given.limits.memory or f"{max(2 * self.features.memory_size, 1024)}Mi"
+        return catalog.ResourceDefaults(
+            cpu_request=given.requests.cpu or defaults.cpu_request, memory_request=memory_request,
+            cpu_limit=given.limits.cpu or defaults.cpu_limit, memory_limit=memory_limit)
+
 
 # --------------------------------------------------------------------------------------------------
 # Loading
@@ -171,7 +254,8 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
 
     ``raw`` maps full keys (``explain:tag``) to values as Pulumi stores them: strings, with objects
     as JSON text, or already-parsed values from a stack YAML file. ``secure_keys`` are the full keys
-    whose value is a Pulumi secret.
+    whose value is a Pulumi secret. Keys of other namespaces are not ours and are skipped, unless they
+    look like a misspelt ``explain:`` or landed in the project's namespace.
     """
     issues: list[ConfigIssue] = []
     values: dict[str, Any] = {}
@@ -179,11 +263,18 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
     for full_key, value in raw.items():
         namespace, _, key = full_key.partition(":")
         if namespace != NAMESPACE:
+            issues += _foreign_key(full_key, namespace, key)
             continue
         if key in SECRET_KEYS:
             if full_key not in secure_keys:
                 issues.append(ConfigIssue(full_key, f"`{key}` is a secret and must be stored encrypted",
                                           f"pulumi config set --secret {full_key} <value>"))
+            continue
+        if "." in key and key.split(".")[0] in allowed:
+            # `pulumi config set` without --path stores a dotted key as one literal top-level key.
+            issues.append(ConfigIssue(
+                full_key, f"`{key}` is a literal top-level key (set without `--path`), not a nested one",
+                f"pulumi config rm {full_key}, then pulumi config set --path '{full_key}' <value>"))
             continue
         if key not in allowed:
             issues.append(_unknown_key(full_key, key, sorted(allowed | set(SECRET_KEYS))))
@@ -194,17 +285,54 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
     try:
         config = StackConfig.model_validate(values)
     except pydantic.ValidationError as error:
-        raise ConfigError(issues + _translate(error)) from None
-    issues += check_feature_rules(config.features) + _check_services(config)
+        # Report the feature model's rules too, for whatever part of it parsed.
+        raise ConfigError(issues + _translate(error) + _rules_of_parsable_features(values, error)) from None
+    issues += check_feature_rules(config.features) + _check_services(config) + _check_namespace(config)
     if issues:
         raise ConfigError(issues)
     return config
 
 
 def default_namespace(stack: str) -> str:
-    """``explain-<stack>``, so that two stacks on one cluster never share a namespace."""
+    """``explain-<stack>``, so that two stacks on one cluster never share a namespace.
+
+    A stack name that is not already a DNS label is cleaned up and gets a short digest of the real
+    name, so that ``My_Stack`` and ``my-stack`` still get namespaces of their own.
+    """
     cleaned = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-")
-    return f"explain-{cleaned}"[:63].rstrip("-")
+    name = f"{NAMESPACE}-{cleaned}".rstrip("-")
+    if cleaned == stack and len(name) <= 63:
+        return name
+    digest = hashlib.sha256(stack.encode()).hexdigest()[:6]
+    return f"{name[:56].rstrip('-')}-{digest}"
+
+
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def _check_namespace(config: StackConfig) -> list[ConfigIssue]:
+    reserved = config.namespace in RESERVED_NAMESPACES or config.namespace.startswith("kube-")
+    if not (config.create_namespace and reserved):
+        return []
+    key = f"{NAMESPACE}:namespace"
+    return [ConfigIssue(
+        key, f"`{config.namespace}` is a namespace of the cluster itself: the platform would take it over, "
+             f"label it Pod Security \"restricted\" and keep it",
+        f"{config_set(key, 'explain-<stack>')}   (or, to deploy into it as it is: "
+        f"{config_set(NAMESPACE + ':createNamespace', False)})")]
+
+
+def _foreign_key(full_key: str, namespace: str, key: str) -> list[ConfigIssue]:
+    """A key of another namespace that was meant to be ours."""
+    ours = f"{NAMESPACE}:{key}"
+    if namespace == PROJECT_NAME:
+        return [ConfigIssue(full_key, f"a key without a namespace lands in the project's (`{PROJECT_NAME}:`); "
+                                      f"this program reads only `{NAMESPACE}:` keys",
+                            f"{config_rm(full_key)}, then set `{ours}` instead")]
+    if difflib.get_close_matches(namespace, [NAMESPACE], n=1, cutoff=0.7):
+        return [ConfigIssue(full_key, f"unknown namespace `{namespace}:`; did you mean `{NAMESPACE}:`?",
+                            f"{config_rm(full_key)}, then set `{ours}` instead")]
+    return []
 
 
 def _top_level_keys() -> set[str]:
@@ -225,12 +353,14 @@ def _decode(value: Any) -> Any:
 
 def _unknown_key(full_key: str, leaf: str, valid: list[str]) -> ConfigIssue:
     close = difflib.get_close_matches(leaf, valid, n=1, cutoff=0.6)
-    parent = full_key[: -len(leaf)]
+    parent = full_key[: -len(leaf)] if leaf else full_key
     suggestion = f"{parent}{close[0]}" if close else None
     rule = f"unknown key `{leaf}`" + (f"; did you mean `{close[0]}`?" if close else "")
     rule += f" (valid keys here: {', '.join(valid)})"
     fix = config_rm(full_key)
-    if suggestion:
+    if suggestion and close[0] in SECRET_KEYS and parent == f"{NAMESPACE}:":
+        fix += f", then pulumi config set --secret {suggestion} <value>"
+    elif suggestion:
         fix += f", then set `{suggestion}` instead"
     return ConfigIssue(full_key, rule, fix)
 
@@ -251,43 +381,76 @@ def _model_at(loc: tuple[Any, ...]) -> Optional[type[pydantic.BaseModel]]:
     return model
 
 
+def _fields_of(model: Optional[type[pydantic.BaseModel]]) -> list[str]:
+    return sorted(f.alias or n for n, f in model.model_fields.items()) if model else []
+
+
+def _closest_choice(given: Any, allowed: list[str]) -> str:
+    """The allowed value the user most likely meant: same letters in another case, else the closest."""
+    text = str(given)
+    same = [choice for choice in allowed if choice.lower() == text.lower()]
+    close = difflib.get_close_matches(text, allowed, n=1, cutoff=0.5)
+    return (same or close or allowed)[0]
+
+
 def _translate(error: pydantic.ValidationError) -> list[ConfigIssue]:
     issues = []
     for detail in error.errors():
-        loc = tuple(str(part) for part in detail["loc"])
-        # Pydantic appends the constraint's type to the location of constrained types; drop it.
-        loc = tuple(part for part in loc if not part.startswith(("constrained-", "function-")))
+        loc = _location(detail)
         key = f"{NAMESPACE}:{'.'.join(loc)}" if loc else f"{NAMESPACE}:"
         kind = detail["type"]
         given = detail.get("input")
         if kind == "extra_forbidden":
-            model = _model_at(loc[:-1])
-            valid = sorted(f.alias or n for n, f in model.model_fields.items()) if model else []
-            issues.append(_unknown_key(key, loc[-1], valid))
+            issues.append(_unknown_key(key, loc[-1], _fields_of(_model_at(loc[:-1]))))
         elif kind == "missing":
             example = {"dataType": "Time-Series", "tag": "v1.0"}.get(loc[-1], "<value>")
             issues.append(ConfigIssue(key, f"`{loc[-1]}` is required", config_set(key, example)))
         elif kind == "literal_error":
-            allowed = detail["ctx"]["expected"]
-            first = allowed.split(",")[0].strip().strip("'")
-            issues.append(ConfigIssue(key, f"{given!r} is not allowed; must be one of {allowed}",
-                                      config_set(key, first)))
+            allowed = re.findall(r"'([^']*)'", detail["ctx"]["expected"])
+            issues.append(ConfigIssue(key, f"{given!r} is not allowed; must be one of {', '.join(allowed)}",
+                                      config_set(key, _closest_choice(given, allowed))))
         elif kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
             bound = next(iter(detail["ctx"].values()))
             issues.append(ConfigIssue(key, f"{given!r} is out of range: {detail['msg'].lower()}",
                                       config_set(key, bound)))
         elif kind == "string_pattern_mismatch":
-            issues.append(ConfigIssue(key, f"{given!r} is malformed: must match {detail['ctx']['pattern']}",
-                                      config_set(key, "<value>")))
+            fmt = FORMATS[detail["ctx"]["pattern"]]
+            issues.append(ConfigIssue(key, f"{given!r} is malformed: must be {fmt.description}",
+                                      config_set(key, fmt.example)))
         elif kind.startswith("bool"):
             issues.append(ConfigIssue(key, f"{given!r} is not a boolean", config_set(key, True)))
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            fields = _fields_of(_model_at(loc))
+            issues.append(ConfigIssue(
+                key, f"must be an object (keys: {', '.join(fields)}), got {given!r}",
+                f"{config_rm(key)}, then pulumi config set --path '{key}.{fields[0] if fields else '<key>'}' <value>"))
+        elif kind in ("tuple_type", "list_type"):
+            issues.append(ConfigIssue(key, f"must be a list of strings, got {given!r}",
+                                      f"{config_rm(key)}, then pulumi config set --path '{key}[0]' <first item>"))
         else:
             issues.append(ConfigIssue(
                 key, f"{detail['msg']} (got {given!r} of type {type(given).__name__})",
-                config_set(key, "<value of the right type>")
-                + ("; for an object use `--path` or `pulumi config set --json`" if "dict" in kind or "model" in kind else ""),
-            ))
+                config_set(key, "<value of the right type>")))
     return issues
+
+
+def _location(detail: Mapping[str, Any]) -> tuple[str, ...]:
+    # Pydantic appends the type of constrained and validated values to the location; drop it.
+    loc = tuple(str(part) for part in detail["loc"])
+    return tuple(part for part in loc if not part.startswith(("constrained-", "function-")))
+
+
+def _rules_of_parsable_features(values: Mapping[str, Any], error: pydantic.ValidationError) -> list[ConfigIssue]:
+    """The feature rules broken by the part of ``explain:features`` that is valid on its own."""
+    given = values.get("features", {})
+    if not isinstance(given, dict):
+        return []
+    broken = {loc[1] for loc in map(_location, error.errors()) if len(loc) > 1 and loc[0] == "features"}
+    try:
+        features = Features.model_validate({key: value for key, value in given.items() if key not in broken})
+    except pydantic.ValidationError:
+        return []
+    return check_feature_rules(features)
 
 
 def _check_services(config: StackConfig) -> list[ConfigIssue]:
@@ -306,7 +469,10 @@ def _check_services(config: StackConfig) -> list[ConfigIssue]:
             f"(services: {', '.join(needs_user)})",
             config_set(user_key, "<your-registry-user>"),
         ))
+    for service in catalog.SERVICES:
+        issues += _settings_without_effect(config, service)
     for service in config.enabled_services:
+        issues += _requests_within_limits(config, service)
         prefix = f"{NAMESPACE}:services.{service.id}.build"
         if not config.builds(service):
             continue
@@ -326,6 +492,52 @@ def _check_services(config: StackConfig) -> list[ConfigIssue]:
                 f"clone the tool's source into `{context}`, or "
                 f"{config_set(prefix + '.context', '<git URL>')}, or {config_set(prefix + '.enabled', False)}",
             ))
+    chart_path = config.charts.minio.path
+    if config.is_enabled(catalog.MINIO) and chart_path and not (PROJECT_ROOT / chart_path).exists():
+        key = f"{NAMESPACE}:charts.minio.path"
+        issues.append(ConfigIssue(key, f"chart `{chart_path}` does not exist (relative to {PROJECT_ROOT})",
+                                  f"{config_set(key, '<chart folder or .tgz>')}   (or, to use the repository: "
+                                  f"{config_rm(key)})"))
+    return issues
+
+
+def _settings_without_effect(config: StackConfig, service: catalog.ServiceSpec) -> list[ConfigIssue]:
+    """Settings a service cannot honour: refused rather than silently ignored."""
+    settings = config.settings(service)
+    prefix = f"{NAMESPACE}:services.{service.id}"
+    issues = []
+    if not service.is_built:
+        reason = "is installed from its Helm chart, not built (its images follow `registry.mirror`)"
+        for name in ("build", "command"):
+            if name in settings.model_fields_set:
+                issues.append(ConfigIssue(f"{prefix}.{name}", f"`{service.id}` {reason}",
+                                          config_rm(f"{prefix}.{name}")))
+    if service.storage_size is None and settings.storage_size:
+        issues.append(ConfigIssue(f"{prefix}.storageSize", f"`{service.id}` keeps no data, so it has no volume",
+                                  config_rm(f"{prefix}.storageSize")))
+    if service is catalog.MINIO and settings.resources.requests.memory:
+        memory_key = f"{NAMESPACE}:features.memorySize"
+        issues.append(ConfigIssue(
+            f"{prefix}.resources.requests.memory",
+            f"MinIO's memory request is `{memory_key}` (in MB), the seed's setting",
+            f"{config_rm(prefix + '.resources.requests.memory')}, then {config_set(memory_key, 1024)}"))
+    return issues
+
+
+def _requests_within_limits(config: StackConfig, service: catalog.ServiceSpec) -> list[ConfigIssue]:
+    """A request above its limit passes the schema but the API server refuses the pod."""
+    sizes = config.resources(service)
+    issues = []
+    for resource in ("cpu", "memory"):
+        request, limit = getattr(sizes, f"{resource}_request"), getattr(sizes, f"{resource}_limit")
+        if quantity_value(request) <= quantity_value(limit):
+            continue
+        key = f"{NAMESPACE}:services.{service.id}.resources.limits.{resource}"
+        request_key = (f"{NAMESPACE}:features.memorySize" if service is catalog.MINIO and resource == "memory"
+                       else f"{NAMESPACE}:services.{service.id}.resources.requests.{resource}")
+        issues.append(ConfigIssue(
+            key, f"the {resource} request of `{service.id}` ({request}) is above its limit ({limit})",
+            f"{config_set(key, request)}   (or lower `{request_key}`)"))
     return issues
 
 

@@ -34,13 +34,13 @@ class ConfigError(Exception):
 def config_set(key: str, value: object) -> str:
     """The ``pulumi config set`` command that sets ``key`` (``explain:a.b``) to ``value``."""
     rendered = _cli_value(value)
-    if "." in key.split(":", 1)[1]:
+    if "." in key.partition(":")[2]:
         return f"pulumi config set --path '{key}' {rendered}"
     return f"pulumi config set {key} {rendered}"
 
 
 def config_rm(key: str) -> str:
-    if "." in key.split(":", 1)[1]:
+    if "." in key.partition(":")[2]:
         return f"pulumi config rm --path '{key}'"
     return f"pulumi config rm {key}"
 

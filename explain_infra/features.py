@@ -187,7 +187,7 @@ def _field_type(spec: FeatureSpec) -> Any:
 
 
 class _FeaturesBase(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
     def enabled(self, key: str) -> bool:
         """Whether the switch ``key`` (camelCase, as in the stack config) is on."""
@@ -228,7 +228,9 @@ def check_feature_rules(features: _FeaturesBase) -> list[ConfigIssue]:
         if missing:
             needs = " and ".join(f"`{key}`" for key in missing)
             what = "is on" if spec.is_switch else "is set"
-            turn_on = "; ".join(config_set(FEATURES_BY_KEY[key].config_key, True) for key in missing)
+            # The fix turns on the whole chain, so that following it gives a valid config at once.
+            chain = [key for key in requirements_of(spec.key) if not features.enabled(key)]
+            turn_on = "; ".join(config_set(FEATURES_BY_KEY[key].config_key, True) for key in chain)
             turn_off = (config_set(spec.config_key, False) if spec.is_switch
                         else config_rm(spec.config_key))
             issues.append(ConfigIssue(
@@ -248,6 +250,18 @@ def check_feature_rules(features: _FeaturesBase) -> list[ConfigIssue]:
                             f"(or: {config_set(spec.config_key, False)})",
                     ))
     return issues
+
+
+def requirements_of(key: str) -> list[str]:
+    """Every switch ``key`` needs, directly or through another, nearest first."""
+    chain: list[str] = []
+    pending = list(FEATURES_BY_KEY[key].requires)
+    while pending:
+        required = pending.pop(0)
+        if required not in chain:
+            chain.append(required)
+            pending.extend(FEATURES_BY_KEY[required].requires)
+    return chain
 
 
 def _order(key: str) -> int:

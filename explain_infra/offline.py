@@ -8,6 +8,8 @@ show and check.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -18,11 +20,15 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import set_root_resource
 
-from .config import PROJECT_ROOT
+from .config import PROJECT_NAME, PROJECT_ROOT
 
-PROJECT = "explain-mlops"
+PROJECT = PROJECT_NAME
 SECRET_SHOWN_AS = "[secret]"
 UNKNOWN_SHOWN_AS = "[unknown]"
+DOCKERFILES = "dockerfiles"
+"""Folder of ``render``'s output that holds the rendered Dockerfiles, next to plan.json."""
+RENDERED = ("plan.json", "manifests", DOCKERFILES)
+"""Everything ``render`` writes into its output folder."""
 KUBERNETES_VERSION = "1.33.0"
 """Kubernetes version whose official schemas every rendered object is validated against."""
 
@@ -51,6 +57,13 @@ class PlannedResource:
 class Evaluation:
     resources: list[PlannedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    _scratch: Optional[tempfile.TemporaryDirectory] = field(default=None, repr=False, compare=False)
+
+    def scratch_build_dir(self) -> Path:
+        """A fresh temporary folder for Dockerfiles nobody asked to keep, removed with this evaluation
+        (so that the paths in its Image inputs stay readable as long as it is)."""
+        self._scratch = tempfile.TemporaryDirectory(prefix="explain-build-")
+        return Path(self._scratch.name)
 
     def of_type(self, type_token: str) -> list[PlannedResource]:
         return [resource for resource in self.resources if resource.type == type_token]
@@ -109,10 +122,12 @@ def _masked(value: Any) -> Any:
 
 
 def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] = (),
-             into: Optional[Evaluation] = None) -> Evaluation:
+             into: Optional[Evaluation] = None, build_dir: Optional[Path] = None) -> Evaluation:
     """Run the program under mocks with ``raw_config`` (full keys → Pulumi's string values).
 
     ``into`` receives what was registered even when the program fails (tests check it is nothing).
+    Dockerfiles of built images are written into ``build_dir``, by default a temporary folder that
+    lives as long as the evaluation: never into the project's ``.build``, which ``pulumi up`` uses.
     """
     from .program import main  # the program registers resources on import of its components
 
@@ -126,10 +141,12 @@ def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] 
     )
     evaluation = into if into is not None else Evaluation()
     monitor.planned = evaluation.resources
+    if build_dir is None:
+        build_dir = evaluation.scratch_build_dir()
 
     @pulumi.runtime.test
     def program():
-        platform = main()
+        platform = main(build_dir)
         return pulumi.Output.all(
             namespace=platform.namespace, services=platform.endpoints, images=platform.images
         ).apply(evaluation.outputs.update)
@@ -138,32 +155,112 @@ def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] 
     return evaluation
 
 
+class StackFileError(Exception):
+    """``Pulumi.<stack>.yaml`` is not a stack config at all; the message names the file and the fix."""
+
+
+_STACK_FILE_SHAPE = ("a stack file is a mapping whose `config:` is a mapping of `explain:<key>: <value>` "
+                     "entries, as `pulumi config set` writes them")
+_YAML_KINDS = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+
+
 def load_stack_file(stack: str, root: Optional[Path] = None) -> tuple[dict[str, Any], frozenset[str]]:
     """The config of ``Pulumi.<stack>.yaml`` as the engine hands it to the program.
 
     The file is looked up in ``root``, else the current directory, else the project root.
     Encrypted values cannot be read offline; they stand in as a placeholder and stay secret.
+    Raises StackFileError when the file is not valid YAML or not shaped as a stack config.
     """
+    path = _stack_file(stack, root)
+    raw: dict[str, Any] = {}
+    secure: set[str] = set()
+    for key, value in _config_section(path).items():
+        if value is None:
+            continue  # `explain:tag:` with nothing after it: not set, rather than the text "None"
+        full_key = _full_key(key)
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secure.add(full_key)
+            raw[full_key] = "<encrypted>"
+        else:
+            raw[full_key] = _config_value(value)
+    return raw, frozenset(secure)
+
+
+def _stack_file(stack: str, root: Optional[Path]) -> Path:
     candidates = [root] if root else [Path.cwd(), PROJECT_ROOT]
     path = next((folder / f"Pulumi.{stack}.yaml" for folder in candidates
                  if (folder / f"Pulumi.{stack}.yaml").is_file()), None)
     if path is None:
         raise FileNotFoundError(f"no stack config Pulumi.{stack}.yaml in {' or '.join(map(str, candidates))}: "
                                 f"create it with `pulumi stack init {stack}`")
-    document = yaml.safe_load(path.read_text()) or {}
-    raw: dict[str, Any] = {}
-    secure: set[str] = set()
-    for key, value in (document.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secure.add(key)
-            raw[key] = "<encrypted>"
-        elif isinstance(value, bool):
-            raw[key] = "true" if value else "false"
-        elif isinstance(value, (dict, list)):
-            raw[key] = json.dumps(value)
-        else:
-            raw[key] = str(value)
-    return raw, frozenset(secure)
+    return path
+
+
+def _config_section(path: Path) -> dict[Any, Any]:
+    try:
+        with path.open("rb") as stream:  # bytes: PyYAML reports a wrong encoding as a YAMLError
+            document = yaml.safe_load(stream)
+    except OSError as error:
+        raise StackFileError(f"{path} cannot be read ({error.strerror}): check its permissions") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path} is not valid YAML{_at(getattr(error, 'problem_mark', None))}: "
+                             f"{_yaml_problem(error)}. "
+                             f"Fix the syntax there; {_STACK_FILE_SHAPE}") from None
+    if document is None:
+        return {}  # an empty file: a stack without config
+    if not isinstance(document, dict):
+        raise StackFileError(f"{path}: the top level is {_yaml_kind(document)}, not a mapping. "
+                             f"Rewrite the file: {_STACK_FILE_SHAPE}")
+    config = document.get("config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise StackFileError(f"{path}: `config:` is {_yaml_kind(config)}, not a mapping. "
+                             f"Write one `explain:<key>: <value>` entry per setting under it: {_STACK_FILE_SHAPE}")
+    return config
+
+
+def _at(mark: Optional[yaml.Mark]) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    if context:
+        # Where the unclosed bracket or quote began, when the problem is found only at the end.
+        problem += f" ({context}{_at(getattr(error, 'context_mark', None))})"
+    return " ".join(problem.split())  # one paragraph: PyYAML's own text spans lines
+
+
+def _yaml_kind(value: Any) -> str:
+    return _YAML_KINDS.get(type(value), f"a {type(value).__name__}")
+
+
+def _full_key(key: Any) -> str:
+    # YAML reads `true:` and `42:` as a boolean and a number; as text, the validator reports them.
+    text = str(key)
+    # Pulumi puts a key given without a namespace into the project's.
+    return text if ":" in text else f"{PROJECT}:{text}"
+
+
+def _config_value(value: Any) -> str:
+    """Pulumi's text of a config value: booleans as ``true``/``false``, objects and lists as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        # default=str: YAML dates and binaries have no JSON form; the validator reports their type.
+        return json.dumps(_text_keys(value), default=str)
+    return str(value)
+
+
+def _text_keys(value: Any) -> Any:
+    """Nested keys as text, as for top-level ones (JSON has no date or boolean keys)."""
+    if isinstance(value, dict):
+        return {str(key): _text_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_text_keys(item) for item in value]
+    return value
 
 
 # --------------------------------------------------------------------------------------------------
@@ -212,15 +309,27 @@ def schema_errors(document: dict[str, Any], version: str = KUBERNETES_VERSION) -
     return []
 
 
+def clear_rendered(out_dir: Path) -> None:
+    """Remove what an earlier render wrote into ``out_dir``, so that a failing one leaves nothing stale."""
+    for name in RENDERED:
+        _remove(out_dir / name)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def render(evaluation: Evaluation, out_dir: Path) -> list[str]:
     """Write ``plan.json`` and ``manifests/``; return the schema errors (empty when all pass)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plan = [resource.as_plan_entry() for resource in evaluation.resources]
     (out_dir / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
     manifest_dir = out_dir / "manifests"
-    manifest_dir.mkdir(exist_ok=True)
-    for stale in manifest_dir.glob("*.yaml"):
-        stale.unlink()
+    _remove(manifest_dir)  # objects of an earlier render that this one no longer has
+    manifest_dir.mkdir()
     errors = []
     for file_name, document in manifests(evaluation):
         (manifest_dir / file_name).write_text(yaml.safe_dump(document, sort_keys=False))

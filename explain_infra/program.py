@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -13,12 +14,16 @@ from .config import NAMESPACE, PROJECT_ROOT, StackConfig, load_stack_config
 from .errors import ConfigError
 
 BUILD_DIR = PROJECT_ROOT / ".build"
+"""Where ``pulumi up`` writes rendered Dockerfiles for the builder (git-ignored)."""
 
 
 def raw_stack_config() -> tuple[dict[str, Any], frozenset[str]]:
-    """Every ``explain:`` key the engine passed to the program, and which of them are secrets."""
+    """Every key the engine passed to the program, and which of them are secrets.
+
+    All namespaces, not only ``explain:``: the validator skips those of providers but reports keys
+    that were meant for this program (a misspelt ``explain:``, or no namespace at all).
+    """
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    raw = {key: value for key, value in raw.items() if key.startswith(f"{NAMESPACE}:")}
     secure = frozenset(key for key in raw if runtime_config.is_config_secret(key))
     return raw, secure
 
@@ -33,14 +38,15 @@ def read_secrets() -> PlatformSecrets:
     )
 
 
-def main() -> Platform:
+def main(build_dir: Path = BUILD_DIR) -> Platform:
+    """The whole program; ``build_dir`` is where Dockerfiles are rendered (offline runs keep their own)."""
     raw, secure = raw_stack_config()
     try:
         config: StackConfig = load_stack_config(raw, pulumi.get_stack(), secure)
     except ConfigError as error:
         # RunError: the engine prints the message alone, without a Python traceback.
         raise pulumi.RunError(str(error)) from None
-    platform = Platform("explain", PlatformArgs(config=config, secrets=read_secrets(), build_dir=BUILD_DIR))
+    platform = Platform("explain", PlatformArgs(config=config, secrets=read_secrets(), build_dir=build_dir))
     pulumi.export("namespace", platform.namespace)
     pulumi.export("services", platform.endpoints)
     pulumi.export("images", platform.images)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 import pytest
 from helpers import ROOT, raw_config, with_requirements
 
-from explain_infra.config import load_stack_config
+from explain_infra import catalog
+from explain_infra.config import default_namespace, load_stack_config, quantity_value
 from explain_infra.errors import ConfigError
 from explain_infra.features import FEATURES, Features
 from explain_infra.offline import Evaluation, evaluate, load_stack_file
@@ -103,18 +107,20 @@ def test_unknown_nested_keys_suggest_the_closest():
     assert "did you mean `serviceType`" in by_key["explain:services.minio.serviceTyp"].rule
 
 
-@pytest.mark.parametrize("key,raw_value,allowed", [
-    ("explain:dataType", "TimeSeries", "'Time-Series', 'Image' or 'Other'"),
-    ("explain:features", '{"xaiSelection": true, "modelSelection": true, "xaiAlgorithm": "GradCAM"}', "'SHAP'"),
-    ("explain:features", '{"userGuidedModelSelectionKind": "Deep"}', "'Conventional' or 'NN'"),
-    ("explain:services", '{"jupyter": {"serviceType": "Ingress"}}', "'LoadBalancer'"),
+@pytest.mark.parametrize("key,raw_value,allowed,closest", [
+    ("explain:dataType", "TimeSeries", "Time-Series, Image, Other", "Time-Series"),
+    ("explain:dataType", "image", "Time-Series, Image, Other", "Image"),
+    ("explain:features", '{"xaiSelection": true, "modelSelection": true, "xaiAlgorithm": "shap"}', "LIME, SHAP", "SHAP"),
+    ("explain:features", '{"modelSelection": true, "dataStreaming": true, "userGuidedModelSelection": true, '
+                         '"userGuidedModelSelectionKind": "nn"}', "Conventional, NN", "NN"),
+    ("explain:services", '{"jupyter": {"serviceType": "nodeport"}}', "NodePort, LoadBalancer", "NodePort"),
 ])
-def test_wrong_enum_values_list_the_allowed_ones(key, raw_value, allowed):
+def test_wrong_enum_values_list_the_allowed_ones_and_suggest_the_closest(key, raw_value, allowed, closest):
     raw = raw_config()
     raw[key] = raw_value
     issue = issues_of(raw)[0]
     assert allowed in issue.rule
-    assert issue.fix.startswith("pulumi config set")
+    assert issue.fix.startswith("pulumi config set") and issue.fix.endswith(f" {closest}")
 
 
 @pytest.mark.parametrize("features,key,words", [
@@ -182,7 +188,9 @@ def test_every_problem_is_reported_at_once():
     raw["explain:colour"] = "blue"
     with pytest.raises(ConfigError) as caught:
         load_stack_config(raw, "test")
-    assert len(caught.value.issues) == 2  # unknown key and tag; rules need a parsable config first
+    # The unknown key, the tag, and the rules of the features, although the config does not parse.
+    assert {issue.key for issue in caught.value.issues} == {
+        "explain:colour", "explain:tag", "explain:features.automl", "explain:features.cpuCluster"}
     raw["explain:tag"] = "v2"
     del raw["explain:colour"]
     with pytest.raises(ConfigError) as caught:
@@ -227,3 +235,146 @@ def test_readme_config_reference_is_generated_from_the_models():
     assert update_readme(check=True) is False, "run `python -m explain_infra docs`"
     reference = config_reference()
     assert all(f"`{spec.key}`" in reference for spec in FEATURES)
+
+
+def test_the_readme_example_reports_both_problems():
+    raw = raw_config({"automl": True, "monitorng": True})
+    assert {issue.key for issue in issues_of(raw)} == {"explain:features.automl", "explain:features.monitorng"}
+
+
+def _apply_fix(features: dict, fix: str) -> dict:
+    """Carry out the `pulumi config set --path 'explain:features.X' true|false` commands before `(or: …)`."""
+    applied = dict(features)
+    for command in fix.split("(or:")[0].split(";"):
+        words = command.split()
+        key, value = words[-2].strip("'"), words[-1]
+        applied[key.removeprefix("explain:features.")] = value == "true"
+    return applied
+
+
+@pytest.mark.parametrize("spec", REQUIRING_SWITCHES, ids=lambda spec: spec.key)
+def test_following_a_requires_fix_gives_a_valid_config(spec):
+    features = {spec.key: True}
+    (issue,) = [issue for issue in issues_of(raw_config(features)) if issue.key == spec.config_key]
+    load_stack_config(raw_config(_apply_fix(features, issue.fix)), "test")
+
+
+def test_a_requires_fix_turns_on_the_whole_chain():
+    (issue,) = issues_of(raw_config({"workflowOrchestration": True}))
+    assert "requires `packagingAndContainerization`" in issue.rule
+    assert "'explain:features.packagingAndContainerization' true" in issue.fix
+    assert "'explain:features.modelSerialization' true" in issue.fix
+
+
+def test_a_dotted_key_set_without_path_is_explained():
+    raw = raw_config()
+    raw["explain:features.automl"] = "true"
+    (issue,) = issues_of(raw)
+    assert "without `--path`" in issue.rule
+    assert issue.fix == ("pulumi config rm explain:features.automl, "
+                         "then pulumi config set --path 'explain:features.automl' <value>")
+
+
+@pytest.mark.parametrize("settings,key,suggestion", [
+    ({"features": {"data_repository": True}}, "explain:features.data_repository", "dataRepository"),
+    ({"storage": {"class_name": "fast"}}, "explain:storage.class_name", "className"),
+    ({"services": {"mlflow": {"storage_size": "3Gi"}}}, "explain:services.mlflow.storage_size", "storageSize"),
+])
+def test_snake_case_twins_of_keys_are_unknown(settings, key, suggestion):
+    features = settings.pop("features", {})
+    issue = next(issue for issue in issues_of(raw_config(features, **settings)) if issue.key == key)
+    assert f"did you mean `{suggestion}`" in issue.rule
+
+
+def test_quantities_may_be_numbers_and_any_kubernetes_form():
+    config = load_stack_config(raw_config(services={"mlflow": {"resources": {
+        "requests": {"cpu": 0.5, "memory": "1e9"}, "limits": {"cpu": 2, "memory": "1.5Gi"}}}}), "test")
+    assert config.resources(catalog.MLFLOW) == catalog.ResourceDefaults("0.5", "1e9", "2", "1.5Gi")
+    assert quantity_value("500m") == Decimal("0.5") and quantity_value("2Ki") == 2048
+    assert quantity_value("1e3") == 1000 and quantity_value(".5") == Decimal("0.5")
+
+
+def test_a_request_above_its_limit_is_refused():
+    raw = raw_config(services={"mlflow": {"resources": {"requests": {"cpu": "4"}, "limits": {"cpu": "1"}}}})
+    (issue,) = issues_of(raw)
+    assert issue.key == "explain:services.mlflow.resources.limits.cpu" and "(4) is above its limit (1)" in issue.rule
+    raw = raw_config({**with_requirements("s3TypeDatabase"), "memorySize": 8192},
+                     services={"minio": {"resources": {"limits": {"memory": "1Gi"}}}})
+    (issue,) = issues_of(raw)
+    assert issue.key == "explain:services.minio.resources.limits.memory" and "8192Mi" in issue.rule
+
+
+def test_settings_a_service_cannot_honour_are_refused():
+    raw = raw_config(with_requirements("s3TypeDatabase", "liveDataAndDriftSimulation"), services={
+        "minio": {"build": {"image": "me/minio:1"}, "command": ["minio"], "resources": {"requests": {"memory": "1Gi"}}},
+        "dataStreaming": {"storageSize": "1Gi"}})
+    issues = {issue.key: issue for issue in issues_of(raw)}
+    assert set(issues) == {"explain:services.minio.build", "explain:services.minio.command",
+                           "explain:services.minio.resources.requests.memory",
+                           "explain:services.dataStreaming.storageSize"}
+    assert "explain:features.memorySize" in issues["explain:services.minio.resources.requests.memory"].fix
+
+
+@pytest.mark.parametrize("namespace", ["default", "kube-system", "kube-anything"])
+def test_the_cluster_s_own_namespaces_are_not_taken_over(namespace):
+    (issue,) = issues_of(raw_config(namespace=namespace))
+    assert issue.key == "explain:namespace" and "createNamespace false" in issue.fix
+    load_stack_config(raw_config(namespace=namespace, createNamespace=False), "test")
+
+
+@pytest.mark.parametrize("settings,key", [
+    ({"registry": {"server": "https://my.registry:5000/"}}, "explain:registry.server"),
+    ({"registry": {"mirror": "mirror.local/"}}, "explain:registry.mirror"),
+    ({"services": {"mlflow": {"build": {"image": "Not A Valid Ref!!"}}}}, "explain:services.mlflow.build.image"),
+    ({"storage": {"className": "Fast_SSD"}}, "explain:storage.className"),
+    ({"charts": {"minio": {"version": "^5.4"}}}, "explain:charts.minio.version"),
+    ({"build": {"enabled": False, "platform": "amd64"}}, "explain:build.platform"),
+])
+def test_malformed_references_name_the_expected_form(settings, key):
+    (issue,) = issues_of(raw_config(**settings))
+    assert issue.key == key and "is malformed: must be" in issue.rule and "[0-9]" not in issue.rule
+
+
+def test_a_missing_local_chart_is_refused():
+    raw = raw_config(with_requirements("s3TypeDatabase"), charts={"minio": {"path": "charts/none-here"}})
+    (issue,) = issues_of(raw)
+    assert issue.key == "explain:charts.minio.path" and "does not exist" in issue.rule
+    load_stack_config(raw_config(with_requirements("s3TypeDatabase"),
+                                 charts={"minio": {"path": "tests/e2e/charts/minio-standin"}}), "test")
+
+
+def test_valid_references_are_accepted():
+    load_stack_config(raw_config(
+        dockerHubUser="group/my--team", registry={"server": "registry.local:5000", "mirror": "mirror.local/library"},
+        storage={"className": "fast.ssd"},
+        services={"mlflow": {"build": {"image": "registry.local:5000/ml/mlflow:2.19@sha256:" + "a" * 64}}}), "test")
+
+
+def test_default_namespaces_stay_apart_and_valid():
+    stacks = ["dev", "my-stack", "My_Stack", "MY.STACK", "___", "x" * 70, "x" * 70 + "y"]
+    namespaces = [default_namespace(stack) for stack in stacks]
+    assert namespaces[:2] == ["explain-dev", "explain-my-stack"]
+    assert len(set(namespaces)) == len(stacks)
+    assert all(re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", namespace) for namespace in namespaces)
+
+
+def test_keys_meant_for_this_program_in_another_namespace():
+    raw = raw_config()
+    raw.update({"explian:tag": "v2", "explain-mlops:tag": "v2", "kubernetes:context": "kind"})
+    issues = {issue.key: issue for issue in issues_of(raw)}
+    assert set(issues) == {"explian:tag", "explain-mlops:tag"}
+    assert "did you mean `explain:`" in issues["explian:tag"].rule
+    assert "reads only `explain:` keys" in issues["explain-mlops:tag"].rule
+
+
+def test_a_misspelt_secret_is_set_again_as_a_secret():
+    raw = raw_config()
+    raw["explain:jupytertoken"] = "x"
+    (issue,) = issues_of(raw)
+    assert issue.fix.endswith("then pulumi config set --secret explain:jupyterToken <value>")
+
+
+def test_an_object_given_as_a_scalar_gets_a_path_fix():
+    (issue,) = issues_of(raw_config(build="false"))
+    assert issue.key == "explain:build" and "must be an object" in issue.rule
+    assert issue.fix == "pulumi config rm explain:build, then pulumi config set --path 'explain:build.enabled' <value>"

@@ -1,0 +1,127 @@
+"""``python -m explain_infra validate|render``: what a stack file can hold, and what a render leaves behind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import ROOT
+
+from explain_infra.__main__ import main
+from explain_infra.offline import load_stack_file
+
+MINIMAL = ("config:\n  explain:dataType: Image\n  explain:tag: v2\n  explain:dockerHubUser: me\n"
+           "  explain:build:\n    enabled: false\n")
+BUILDING = "config:\n  explain:dataType: Image\n  explain:tag: v2\n  explain:dockerHubUser: me\n"
+"""Builds the images it deploys (MLflow at least), so a render writes Dockerfiles."""
+
+
+@pytest.fixture
+def stacks(tmp_path, monkeypatch):
+    """Writes ``Pulumi.<name>.yaml`` files into a folder the CLI runs in."""
+    monkeypatch.chdir(tmp_path)
+
+    def write(name: str, text: str) -> None:
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(text)
+
+    return write
+
+
+def refused(capsys, *argv: str) -> str:
+    """stderr of a command that must exit 1 (a traceback would fail the test instead)."""
+    assert main(list(argv)) == 1
+    return capsys.readouterr().err
+
+
+def test_yaml_syntax_error_names_the_file_line_and_column(stacks, capsys):
+    stacks("broken", "config:\n  explain:dataType: Image\n explain:tag: v2\n")
+    err = refused(capsys, "validate", "--stack", "broken")
+    assert "Pulumi.broken.yaml is not valid YAML at line 3, column 2" in err
+    assert "Fix the syntax there" in err and err.count("\n") == 1  # one paragraph
+
+
+def test_unclosed_bracket_points_where_it_was_opened(stacks, capsys):
+    stacks("broken", "config:\n  explain:tag: [v2\n")
+    err = refused(capsys, "validate", "--stack", "broken")
+    assert "while parsing a flow sequence at line 2, column 16" in err
+
+
+@pytest.mark.parametrize("text, what", [
+    ("- explain:tag: v2\n", "the top level is a list"),
+    ("just some text\n", "the top level is a string"),
+    ("config:\n  - explain:tag: v2\n", "`config:` is a list"),
+    ("config: explain:tag=v2\n", "`config:` is a string"),
+], ids=["top-level-list", "top-level-string", "config-list", "config-string"])
+def test_a_file_not_shaped_as_a_stack_config_is_refused(stacks, capsys, text, what):
+    stacks("odd", text)
+    err = refused(capsys, "validate", "--stack", "odd")
+    assert "Pulumi.odd.yaml" in err and f"{what}, not a mapping" in err and err.count("\n") == 1
+
+
+def test_keys_yaml_reads_as_booleans_or_numbers_are_reported_as_text(stacks, tmp_path, capsys):
+    stacks("keys", MINIMAL + "  true: yes\n  42: x\n")
+    raw, _ = load_stack_file("keys", tmp_path)
+    assert raw["explain-mlops:True"] == "true" and raw["explain-mlops:42"] == "x"
+    err = refused(capsys, "validate", "--stack", "keys")
+    assert "explain-mlops:True" in err and "explain-mlops:42" in err
+
+
+def test_keys_without_a_namespace_land_in_the_projects(stacks, tmp_path, capsys):
+    """Pulumi namespaces them with the project's name; this program reads none of them."""
+    stacks("bare", MINIMAL + "  tag: v1\n  explain: x\n")
+    raw, _ = load_stack_file("bare", tmp_path)
+    assert {"explain-mlops:tag", "explain-mlops:explain"} <= set(raw) and "tag" not in raw
+    err = refused(capsys, "validate", "--stack", "bare")
+    assert "explain-mlops:tag" in err and "explain-mlops:explain" in err
+
+
+def test_a_null_value_is_not_set(stacks, capsys):
+    stacks("nulls", MINIMAL.replace("explain:tag: v2", "explain:tag:") + "  explain:features:\n")
+    err = refused(capsys, "validate", "--stack", "nulls")
+    assert "explain:tag: `tag` is required" in err and "None" not in err
+    assert "explain:features" not in err  # empty: the defaults
+    stacks("no-features", MINIMAL + "  explain:features:\n")
+    assert main(["validate", "--stack", "no-features"]) == 0
+
+
+def test_render_writes_dockerfiles_next_to_the_plan_and_not_into_the_project(stacks, tmp_path):
+    build_dir = ROOT / ".build"
+    before = set(build_dir.rglob("*"))
+    stacks("built", BUILDING)
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "built", "--out", str(out)]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    dockerfiles = [entry["inputs"]["build"]["dockerfile"] for entry in plan
+                   if entry["type"] == "docker:index/image:Image"]
+    assert dockerfiles and all(path.startswith(str(out / "dockerfiles") + "/") for path in dockerfiles)
+    assert all(open(path).read().startswith("# ") for path in dockerfiles)
+    assert set(build_dir.rglob("*")) == before
+
+
+def test_a_refused_render_leaves_no_earlier_output(stacks, tmp_path, capsys):
+    stacks("built", BUILDING)
+    stacks("bad", MINIMAL + "  explain:features:\n    xaiTraining: true\n")
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "built", "--out", str(out)]) == 0
+    assert all((out / name).exists() for name in ("plan.json", "manifests", "dockerfiles"))
+    err = refused(capsys, "render", "--stack", "bad", "--out", str(out))
+    assert "explain:features.xaiTraining" in err
+    assert not any((out / name).exists() for name in ("plan.json", "manifests", "dockerfiles"))
+
+
+def test_a_fully_qualified_stack_name_reads_the_stacks_own_file(stacks, tmp_path, capsys):
+    stacks("dev", MINIMAL)
+    assert main(["validate", "--stack", "acme/explain-mlops/dev"]) == 0
+    assert "stack dev: config is valid" in capsys.readouterr().out
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "acme/explain-mlops/dev", "--out", str(out)]) == 0
+    assert (out / "manifests" / "namespace-cluster-explain-dev.yaml").is_file()  # evaluated as `dev`
+    assert main(["validate", "--stack", "acme/dev"]) == 0
+
+
+@pytest.mark.parametrize("name", ["acme/other-project/dev", "acme//dev", "a/b/c/dev"])
+def test_a_stack_name_that_is_not_this_projects_is_a_usage_error(stacks, capsys, name):
+    stacks("dev", MINIMAL)
+    with pytest.raises(SystemExit) as exit_:
+        main(["validate", "--stack", name])
+    assert exit_.value.code == 2 and "argument --stack" in capsys.readouterr().err
