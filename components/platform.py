@@ -25,7 +25,8 @@ JUPYTER_TOKEN_SECRET = "jupyter-token"
 MLFLOW_ARTIFACT_BUCKET = "mlflow-artifacts"
 DATA_BUCKET = "data"
 HELM_POSTRENDER = "scripts/helm-postrender"
-"""Adds the probes the MinIO chart does not define (explain_infra/postrender.py)."""
+"""Adds the probes the MinIO chart does not define (explain_infra/postrender.py). Relative to the project,
+where the engine starts the provider, so the Release's inputs are the same in every checkout."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ class Platform(pulumi.ComponentResource):
                 root_user=MINIO_ROOT_USER,
                 root_password=self._args.secrets.minio_root_password,
                 data=self._data_volume(service, "minio-data", mount_path="/export"),
-                postrender=self._project_path(HELM_POSTRENDER),
+                postrender=HELM_POSTRENDER,
                 labels=self._labels,
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -45,7 +45,7 @@ def test_minio_is_a_pinned_helm_release_with_existing_secret_and_claim():
     assert values["service"]["type"] == "ClusterIP" and values["service"]["port"] == "9000"
     assert values["consoleService"]["port"] == "9001"
     assert "minio-data" in names(evaluation, "PersistentVolumeClaim")
-    assert os.access(release["postrender"], os.X_OK)
+    assert release["postrender"] == "scripts/helm-postrender" and os.access(ROOT / release["postrender"], os.X_OK)
 
 
 RESTRICTED_CONTAINER = {"runAsNonRoot": True, "allowPrivilegeEscalation": False,

@@ -12,7 +12,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDIN_CHART = Path(__file__).resolve().parent / "charts" / "minio-standin"
-PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "explain_infra", "components", "templates", "tools", ".venv")
+PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "explain_infra", "components", "templates", "tools", "scripts", ".venv")
 """What a throwaway project links to, so that it runs this repository's program."""
 
 
