@@ -11,7 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from explain_infra import catalog
-from explain_infra.config import PROJECT_ROOT, StackConfig, is_remote_context
+from explain_infra.config import NAMESPACE, PROJECT_ROOT, StackConfig
+from explain_infra.sources import GitSource, SourceError, checkout, is_git_url
 from explain_infra.templating import render, render_yaml
 
 from .image import ServiceImage, ServiceImageArgs
@@ -22,6 +23,11 @@ from .workload import NON_ROOT_UID, DataVolume, SecretEnv, WorkloadService, Work
 MINIO_CREDENTIALS_SECRET = "minio-credentials"
 MINIO_ROOT_USER = "explain-admin"
 JUPYTER_TOKEN_SECRET = "jupyter-token"
+MLFLOW_CREDENTIALS_SECRET = "mlflow-credentials"
+MLFLOW_SERVER_KEY_SECRET = "mlflow-server-key"
+MLFLOW_ADMIN_USER = "explain-admin"
+MLFLOW_DATA = "/mlflow"
+"""Mount path of MLflow's data volume: runs, users and (without MinIO) artifacts."""
 MLFLOW_ARTIFACT_BUCKET = "mlflow-artifacts"
 DATA_BUCKET = "data"
 HELM_POSTRENDER = "scripts/helm-postrender"
@@ -35,6 +41,7 @@ class PlatformSecrets:
 
     minio_root_password: Optional[pulumi.Output[str]] = None
     jupyter_token: Optional[pulumi.Output[str]] = None
+    mlflow_admin_password: Optional[pulumi.Output[str]] = None
     registry_password: Optional[pulumi.Output[str]] = None
 
 
@@ -43,7 +50,9 @@ class PlatformArgs:
     config: StackConfig
     secrets: PlatformSecrets
     build_dir: Path
-    """Where rendered Dockerfiles are written for the builder."""
+    """Where rendered Dockerfiles, and checkouts of git build contexts, are written for the builder."""
+    fetch_sources: bool = True
+    """Fetch git build contexts; off, the builder is pointed where ``pulumi up`` would export them."""
 
 
 def service_url(service_name: str, namespace: str, port: int) -> str:
@@ -59,10 +68,13 @@ class Platform(pulumi.ComponentResource):
     images: pulumi.Output[list[dict[str, str]]]
 
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("explain:platform:Platform", name, None, opts)
         config = args.config
         self._config = config
         self._args = args
+        # Sources first: a git URL that cannot be fetched stops the program before anything is registered.
+        build_contexts = {service.id: self._build_context(service)
+                          for service in config.enabled_services if config.builds(service)}
+        super().__init__("explain:platform:Platform", name, None, opts)
         self._labels = {
             "app.kubernetes.io/part-of": "explain-mlops",
             "app.kubernetes.io/managed-by": "pulumi",
@@ -86,7 +98,7 @@ class Platform(pulumi.ComponentResource):
         image_refs: dict[str, pulumi.Output[str]] = {}
         for service in config.enabled_services:
             if service.is_built:
-                image_refs[service.id] = self._image(service).image_ref
+                image_refs[service.id] = self._image(service, build_contexts.get(service.id)).image_ref
 
         minio_on = config.is_enabled(catalog.MINIO)
         if minio_on:
@@ -94,8 +106,7 @@ class Platform(pulumi.ComponentResource):
         mlflow_url = self._url(catalog.MLFLOW)
         s3_env = self._s3_env() if minio_on else ({}, [])
 
-        self._workload(catalog.MLFLOW, image_refs, data_mount="/mlflow", probe_path="/health",
-                       args=self._mlflow_args(minio_on), env=s3_env[0], secret_env=s3_env[1])
+        mlflow_login = self._mlflow(image_refs, minio_on, s3_env)
         if config.is_enabled(catalog.JUPYTER):
             token = GeneratedSecret(
                 "jupyter-token",
@@ -106,7 +117,7 @@ class Platform(pulumi.ComponentResource):
             self._workload(
                 catalog.JUPYTER, image_refs, data_mount="/home/jovyan/work", probe_path="/api",
                 env={"MLFLOW_TRACKING_URI": mlflow_url, **self._peer_env(), **s3_env[0]},
-                secret_env=[SecretEnv("JUPYTER_TOKEN", token.secret_name, "token"), *s3_env[1]],
+                secret_env=[SecretEnv("JUPYTER_TOKEN", token.secret_name, "token"), *mlflow_login, *s3_env[1]],
             )
         if config.is_enabled(catalog.MONITORING):
             features = config.features
@@ -138,7 +149,29 @@ class Platform(pulumi.ComponentResource):
     # ----------------------------------------------------------------------------------------------
     # Services
 
-    def _image(self, service: catalog.ServiceSpec) -> ServiceImage:
+    def _work_dir(self, service: catalog.ServiceSpec) -> Path:
+        """Where the builder's files for ``service`` go: its Dockerfile, and its source when fetched."""
+        return self._args.build_dir / self._config.namespace / service.image_name
+
+    def _build_context(self, service: catalog.ServiceSpec) -> str:
+        """A local folder for the builder: one of the project's, or the export of a git URL."""
+        context = self._config.build_context(service)
+        if not is_git_url(context):
+            return self._project_path(context)
+        source = GitSource.parse(context)
+        if not self._args.fetch_sources:
+            return str(source.context_in(self._work_dir(service)))
+        try:
+            return str(checkout(source, self._work_dir(service)))
+        except SourceError as error:
+            key = f"{NAMESPACE}:services.{service.id}.build.context"
+            raise pulumi.RunError(
+                f"{key}: {error}; nothing was deployed\n    fix: check the URL and your access to it, or "
+                f"clone it and pulumi config set --path '{key}' <folder>, or "
+                f"pulumi config set --path '{NAMESPACE}:services.{service.id}.build.image' <image reference>"
+            ) from None
+
+    def _image(self, service: catalog.ServiceSpec, context: Optional[str]) -> ServiceImage:
         config = self._config
         settings = config.settings(service)
         registry = config.registry.server
@@ -158,9 +191,6 @@ class Platform(pulumi.ComponentResource):
                 jupyterlab_version=catalog.JUPYTERLAB_VERSION,
                 command=list(settings.command or catalog.DEFAULT_SIMULATOR_COMMAND),
             )
-        context = config.build_context(service)
-        if building and context and not is_remote_context(context):
-            context = str(PROJECT_ROOT / context)
         return ServiceImage(
             f"{service.id}-image",
             ServiceImageArgs(
@@ -168,7 +198,7 @@ class Platform(pulumi.ComponentResource):
                 build=building,
                 context=context,
                 dockerfile=dockerfile,
-                dockerfile_dir=self._args.build_dir / config.namespace / service.image_name,
+                dockerfile_dir=self._work_dir(service),
                 platform=config.build.platform,
                 registry_server=registry,
                 registry_username=config.docker_hub_user,
@@ -176,6 +206,35 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _mlflow(self, image_refs: dict[str, pulumi.Output[str]], minio_on: bool,
+                s3_env: tuple[dict[str, str], list[SecretEnv]]) -> list[SecretEnv]:
+        """The tracking server behind MLflow's basic authentication; returns how a client logs in."""
+        credentials = GeneratedSecret(
+            "mlflow-credentials",
+            GeneratedSecretArgs(namespace=self.namespace, secret_name=MLFLOW_CREDENTIALS_SECRET,
+                                fixed={"username": MLFLOW_ADMIN_USER}, value_key="password",
+                                given_value=self._args.secrets.mlflow_admin_password, labels=self._labels),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Signs the web forms' CSRF tokens: one key for every worker process of the server.
+        server_key = GeneratedSecret(
+            "mlflow-server-key",
+            GeneratedSecretArgs(namespace=self.namespace, secret_name=MLFLOW_SERVER_KEY_SECRET, value_key="secretKey",
+                                labels=self._labels),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._workload(
+            catalog.MLFLOW, image_refs, data_mount=MLFLOW_DATA, probe_path="/health",
+            args=self._mlflow_args(minio_on),
+            env={"MLFLOW_AUTH_DATABASE_URI": f"sqlite:///{MLFLOW_DATA}/basic_auth.db", **s3_env[0]},
+            secret_env=[SecretEnv("MLFLOW_AUTH_ADMIN_USERNAME", credentials.secret_name, "username"),
+                        SecretEnv("MLFLOW_AUTH_ADMIN_PASSWORD", credentials.secret_name, "password"),
+                        SecretEnv("MLFLOW_FLASK_SERVER_SECRET_KEY", server_key.secret_name, "secretKey"),
+                        *s3_env[1]],
+        )
+        return [SecretEnv("MLFLOW_TRACKING_USERNAME", credentials.secret_name, "username"),
+                SecretEnv("MLFLOW_TRACKING_PASSWORD", credentials.secret_name, "password")]
 
     def _object_store(self) -> ObjectStore:
         config = self._config
@@ -264,11 +323,18 @@ class Platform(pulumi.ComponentResource):
         return env
 
     def _mlflow_args(self, minio_on: bool) -> list[str]:
-        port = catalog.MLFLOW.main_port.target_port
-        destination = f"s3://{MLFLOW_ARTIFACT_BUCKET}" if minio_on else "/mlflow/artifacts"
-        return ["--host", "0.0.0.0", "--port", str(port),
-                "--backend-store-uri", "sqlite:////mlflow/mlflow.db",
-                "--serve-artifacts", "--artifacts-destination", destination]
+        port = catalog.MLFLOW.main_port
+        destination = f"s3://{MLFLOW_ARTIFACT_BUCKET}" if minio_on else f"{MLFLOW_DATA}/artifacts"
+        # MLflow answers only these Host headers (its guard against DNS rebinding): the Service's names
+        # as clients in the cluster write them, and localhost for `kubectl port-forward`. Probes are exempt.
+        service = port.service_name
+        names = [service, f"{service}.{self._config.namespace}", f"{service}.{self._config.namespace}.svc",
+                 f"{service}.{self._config.namespace}.svc.cluster.local"]
+        allowed_hosts = [host for name in names for host in (name, f"{name}:*")] + ["localhost:*", "127.0.0.1:*"]
+        return ["--host", "0.0.0.0", "--port", str(port.target_port),
+                "--backend-store-uri", f"sqlite:///{MLFLOW_DATA}/mlflow.db",
+                "--serve-artifacts", "--artifacts-destination", destination,
+                "--allowed-hosts", ",".join(allowed_hosts)]
 
     def _endpoint(self, service: catalog.ServiceSpec) -> dict[str, Any]:
         namespace = self._config.namespace

@@ -109,8 +109,11 @@ class WorkloadService(pulumi.ComponentResource):
                 requests={"cpu": args.cpu_request, "memory": args.memory_request},
                 limits={"cpu": args.cpu_limit, "memory": args.memory_limit},
             ),
-            readiness_probe=_probe(args.probe_path, main_port, initial_delay=5),
-            liveness_probe=_probe(args.probe_path, main_port, initial_delay=30),
+            # Liveness starts only once the startup probe passed: a slow first start (MLflow migrating
+            # its databases, a big image's imports) is not killed, a hung server later is.
+            startup_probe=_probe(args.probe_path, main_port, period=5, failure_threshold=60),
+            readiness_probe=_probe(args.probe_path, main_port, period=10, failure_threshold=3),
+            liveness_probe=_probe(args.probe_path, main_port, period=10, failure_threshold=3),
             security_context=RESTRICTED_CONTAINER,
             volume_mounts=mounts or None,
         )
@@ -178,9 +181,11 @@ def retained_claim(resource_name: str, namespace: pulumi.Input[str], data: DataV
     )
 
 
-def _probe(path: Optional[str], port: Port, initial_delay: int) -> k8s.core.v1.ProbeArgs:
-    if path is None:
-        return k8s.core.v1.ProbeArgs(tcp_socket=k8s.core.v1.TCPSocketActionArgs(port=port.name),
-                                     initial_delay_seconds=initial_delay, period_seconds=10)
-    return k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=port.name),
-                                 initial_delay_seconds=initial_delay, period_seconds=10)
+def _probe(path: Optional[str], port: Port, period: int, failure_threshold: int) -> k8s.core.v1.ProbeArgs:
+    """An HTTP GET of ``path``, or a TCP connect when the service has no health path."""
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=port.name) if path else None,
+        tcp_socket=None if path else k8s.core.v1.TCPSocketActionArgs(port=port.name),
+        period_seconds=period,
+        failure_threshold=failure_threshold,
+    )

@@ -7,6 +7,7 @@ pipeline code find the same endpoints.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 
@@ -115,9 +116,11 @@ DATA_STREAMING = ServiceSpec(
 SERVICES: tuple[ServiceSpec, ...] = (MINIO, MLFLOW, JUPYTER, MONITORING, DATA_STREAMING)
 SERVICES_BY_ID: dict[str, ServiceSpec] = {spec.id: spec for spec in SERVICES}
 
-# The external simulator tools, by data type: a folder the user clones into, or a public git URL.
+# The simulator's source by data type: the platform's own time-series simulator (the seed's external
+# "Life Data and Drift Simulation" has no public source), and the public image drift detection UI.
+# `explain:services.dataStreaming.build.context` points elsewhere, at a clone of the seed's tool say.
 SIMULATOR_SOURCES: dict[str, str] = {
-    "Time-Series": "tools/live-data-drift-simulation",
+    "Time-Series": "tools/timeseries-simulator",
     "Image": "https://github.com/malikhunain/Optimized-Web-Interface.git",
 }
 
@@ -126,9 +129,21 @@ MINIO_IMAGE = ("quay.io", "minio/minio", "RELEASE.2024-12-18T13-15-44Z")
 MINIO_CLIENT_IMAGE = ("quay.io", "minio/mc", "RELEASE.2024-11-21T17-21-54Z")
 PYTHON_BASE_IMAGE = ("docker.io", "library/python", "3.11-slim-bookworm")
 
+
+def pinned_version(requirements: Path, package: str) -> str:
+    """The ``==`` version of ``package`` (extras ignored) in a requirements file."""
+    for line in requirements.read_text().splitlines():
+        name, _, version = line.split("#")[0].strip().partition("==")
+        if name.split("[")[0].strip().lower() == package.lower() and version:
+            return version.strip()
+    raise LookupError(f"{requirements} pins no version of {package}")
+
+
+# The MLflow client in the workspace images is the server's version: the server's lock is the source.
+MLFLOW_REQUIREMENTS = Path(__file__).resolve().parent.parent / "tools" / "mlflow" / "requirements.txt"
+MLFLOW_VERSION = pinned_version(MLFLOW_REQUIREMENTS, "mlflow")
+BOTO3_VERSION = pinned_version(MLFLOW_REQUIREMENTS, "boto3")
 # Python libraries baked into the workspace images, by data type (the seed's choices, pinned).
-MLFLOW_VERSION = "2.19.0"
-BOTO3_VERSION = "1.35.90"
 JUPYTERLAB_VERSION = "4.3.4"
 DATA_TYPE_LIBRARIES: dict[str, tuple[str, ...]] = {
     "Time-Series": ("pandas==2.2.3", "scikit-learn==1.6.0", "statsmodels==0.14.4", "xgboost==2.1.3",

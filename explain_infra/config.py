@@ -21,6 +21,7 @@ from pydantic.alias_generators import to_camel
 from . import catalog
 from .errors import ConfigError, ConfigIssue, config_rm, config_set
 from .features import Features, check_feature_rules, snake_case
+from .sources import GitSource, is_git_url
 
 NAMESPACE = "explain"
 PROJECT_NAME = "explain-mlops"
@@ -30,10 +31,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEYS: dict[str, str] = {
     "minioRootPassword": "MinIO root password (generated when not set)",
     "jupyterToken": "JupyterLab access token (generated when not set)",
+    "mlflowAdminPassword": "password of MLflow's admin user `explain-admin`, at least 12 characters "
+                           "(generated when not set)",
     "registryPassword": "password or access token to push built images to the registry",
 }
 """Top-level keys that must be set with ``pulumi config set --secret``; never part of the models."""
-
+SECRET_MIN_LENGTH: dict[str, int] = {"mlflowAdminPassword": 12}
+"""Secrets the service refuses when shorter (MLflow: at least 12 characters)."""
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,11 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
             if full_key not in secure_keys:
                 issues.append(ConfigIssue(full_key, f"`{key}` is a secret and must be stored encrypted",
                                           f"pulumi config set --secret {full_key} <value>"))
+            elif len(str(value)) < SECRET_MIN_LENGTH.get(key, 0):
+                issues.append(ConfigIssue(
+                    full_key, f"`{key}` is shorter than {SECRET_MIN_LENGTH[key]} characters",
+                    f"pulumi config set --secret {full_key} <at least {SECRET_MIN_LENGTH[key]} characters>   "
+                    f"(or, to have one generated: pulumi config rm {full_key})"))
             continue
         if "." in key and key.split(".")[0] in allowed:
             # `pulumi config set` without --path stores a dotted key as one literal top-level key.
@@ -485,7 +494,14 @@ def _check_services(config: StackConfig) -> list[ConfigIssue]:
                 f"{config_set(prefix + '.context', '<folder or git URL>')}   "
                 f"(or: {config_set(prefix + '.image', '<image reference>')})",
             ))
-        elif not is_remote_context(context) and not (PROJECT_ROOT / context).is_dir():
+        elif is_git_url(context):
+            try:
+                GitSource.parse(context)
+            except ValueError as error:
+                issues.append(ConfigIssue(
+                    f"{prefix}.context", f"`{context}` is malformed: {error}",
+                    config_set(prefix + ".context", "https://<host>/<repository>.git#<ref>:<folder>")))
+        elif not (PROJECT_ROOT / context).is_dir():
             issues.append(ConfigIssue(
                 f"{prefix}.context",
                 f"build context folder `{context}` does not exist (relative to {PROJECT_ROOT})",
@@ -540,6 +556,3 @@ def _requests_within_limits(config: StackConfig, service: catalog.ServiceSpec) -
             f"{config_set(key, request)}   (or lower `{request_key}`)"))
     return issues
 
-
-def is_remote_context(context: str) -> bool:
-    return context.startswith(("https://", "http://", "git://", "git@", "ssh://"))

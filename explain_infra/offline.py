@@ -122,12 +122,15 @@ def _masked(value: Any) -> Any:
 
 
 def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] = (),
-             into: Optional[Evaluation] = None, build_dir: Optional[Path] = None) -> Evaluation:
+             into: Optional[Evaluation] = None, build_dir: Optional[Path] = None,
+             fetch_sources: bool = False) -> Evaluation:
     """Run the program under mocks with ``raw_config`` (full keys → Pulumi's string values).
 
     ``into`` receives what was registered even when the program fails (tests check it is nothing).
     Dockerfiles of built images are written into ``build_dir``, by default a temporary folder that
     lives as long as the evaluation: never into the project's ``.build``, which ``pulumi up`` uses.
+    Git build contexts are not fetched unless ``fetch_sources``: an image's context is then the folder
+    ``pulumi up`` exports them to.
     """
     from .program import main  # the program registers resources on import of its components
 
@@ -146,7 +149,7 @@ def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] 
 
     @pulumi.runtime.test
     def program():
-        platform = main(build_dir)
+        platform = main(build_dir, fetch_sources)
         return pulumi.Output.all(
             namespace=platform.namespace, services=platform.endpoints, images=platform.images
         ).apply(evaluation.outputs.update)
@@ -180,7 +183,8 @@ def load_stack_file(stack: str, root: Optional[Path] = None) -> tuple[dict[str, 
         full_key = _full_key(key)
         if isinstance(value, dict) and set(value) == {"secure"}:
             secure.add(full_key)
-            raw[full_key] = "<encrypted>"
+            # Long enough for every length rule of secrets: their values cannot be checked offline.
+            raw[full_key] = "<encrypted, not readable offline>"
         else:
             raw[full_key] = _config_value(value)
     return raw, frozenset(secure)

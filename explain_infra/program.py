@@ -34,19 +34,22 @@ def read_secrets() -> PlatformSecrets:
     return PlatformSecrets(
         minio_root_password=config.get_secret("minioRootPassword"),
         jupyter_token=config.get_secret("jupyterToken"),
+        mlflow_admin_password=config.get_secret("mlflowAdminPassword"),
         registry_password=config.get_secret("registryPassword"),
     )
 
 
-def main(build_dir: Path = BUILD_DIR) -> Platform:
-    """The whole program; ``build_dir`` is where Dockerfiles are rendered (offline runs keep their own)."""
+def main(build_dir: Path = BUILD_DIR, fetch_sources: bool = True) -> Platform:
+    """The whole program. ``build_dir`` is where Dockerfiles are rendered and git build contexts fetched;
+    offline runs keep their own and fetch nothing (``fetch_sources``)."""
     raw, secure = raw_stack_config()
     try:
         config: StackConfig = load_stack_config(raw, pulumi.get_stack(), secure)
     except ConfigError as error:
         # RunError: the engine prints the message alone, without a Python traceback.
         raise pulumi.RunError(str(error)) from None
-    platform = Platform("explain", PlatformArgs(config=config, secrets=read_secrets(), build_dir=build_dir))
+    platform = Platform("explain", PlatformArgs(config=config, secrets=read_secrets(), build_dir=build_dir,
+                                                 fetch_sources=fetch_sources))
     pulumi.export("namespace", platform.namespace)
     pulumi.export("services", platform.endpoints)
     pulumi.export("images", platform.images)

@@ -162,10 +162,26 @@ def test_docker_hub_user_not_needed_when_every_image_is_given():
 
 
 def test_missing_local_build_context_is_refused():
-    raw = raw_config(with_requirements("liveDataAndDriftSimulation"), build={"enabled": True})
-    issue = next(issue for issue in issues_of(raw) if "dataStreaming" in issue.key)
+    raw = raw_config(with_requirements("liveDataAndDriftSimulation"), build={"enabled": True},
+                     services={"dataStreaming": {"build": {"context": "tools/live-data-drift-simulation"}}})
+    (issue,) = issues_of(raw)
     assert issue.key == "explain:services.dataStreaming.build.context"
-    assert "tools/live-data-drift-simulation" in issue.rule
+    assert "`tools/live-data-drift-simulation` does not exist" in issue.rule
+
+
+def test_every_data_type_with_a_builtin_simulator_builds_it_out_of_the_box():
+    for data_type in ("Time-Series", "Image"):
+        load_stack_config(raw_config(with_requirements("liveDataAndDriftSimulation"), dataType=data_type,
+                                     build={"enabled": True}), "test")
+
+
+def test_a_short_mlflow_admin_password_is_refused():
+    raw = {**raw_config(), "explain:mlflowAdminPassword": "eleven-char"}
+    (issue,) = issues_of(raw, secure=frozenset({"explain:mlflowAdminPassword"}))
+    assert issue.key == "explain:mlflowAdminPassword" and "shorter than 12 characters" in issue.rule
+    assert "pulumi config set --secret explain:mlflowAdminPassword" in issue.fix
+    raw["explain:mlflowAdminPassword"] = "twelve-chars"
+    load_stack_config(raw, "test", frozenset({"explain:mlflowAdminPassword"}))
 
 
 def test_other_data_type_has_no_builtin_simulator():

@@ -92,6 +92,24 @@ def test_mlflow_gets_minio_endpoint_and_credentials_by_reference():
     assert "s3://mlflow-artifacts" in container["args"]
 
 
+def test_mlflow_requires_a_login_from_its_secret_and_clients_get_it_by_reference():
+    evaluation = run(raw_config(with_requirements("developmentIde")), stack="auth")
+    mlflow = _container(evaluation, "ml-flow")
+    env = _env(mlflow)
+    login = {"MLFLOW_AUTH_ADMIN_USERNAME": "username", "MLFLOW_AUTH_ADMIN_PASSWORD": "password"}
+    for name, key in login.items():
+        assert env[name] == {"secretKeyRef": {"name": "mlflow-credentials", "key": key}}
+    assert env["MLFLOW_FLASK_SERVER_SECRET_KEY"] == {"secretKeyRef": {"name": "mlflow-server-key", "key": "secretKey"}}
+    assert env["MLFLOW_AUTH_DATABASE_URI"] == "sqlite:////mlflow/basic_auth.db"  # on the data volume
+    assert mlflow["volumeMounts"] == [{"name": "data", "mountPath": "/mlflow"}]
+    allowed = mlflow["args"][mlflow["args"].index("--allowed-hosts") + 1].split(",")
+    assert {"ml-flow-service:*", "ml-flow-service.explain-auth.svc.cluster.local:*", "localhost:*"} <= set(allowed)
+    assert not any(host.endswith("*") and not host.endswith(":*") for host in allowed)  # no name prefixes
+    jupyter = _env(_container(evaluation, "jupyter"))
+    assert jupyter["MLFLOW_TRACKING_USERNAME"] == {"secretKeyRef": {"name": "mlflow-credentials", "key": "username"}}
+    assert jupyter["MLFLOW_TRACKING_PASSWORD"] == {"secretKeyRef": {"name": "mlflow-credentials", "key": "password"}}
+
+
 def test_mlflow_without_minio_keeps_artifacts_on_its_volume():
     container = _container(run(raw_config()), "ml-flow")
     assert "MLFLOW_S3_ENDPOINT_URL" not in _env(container)
@@ -133,7 +151,11 @@ def test_every_workload_is_limited_probed_and_restricted():
         for container in pod["containers"]:
             assert set(container["resources"]) == {"requests", "limits"}
             assert set(container["resources"]["limits"]) == {"cpu", "memory"}
-            assert "readinessProbe" in container and "livenessProbe" in container
+            assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(container)
+            # Liveness waits for the startup probe, which gives a slow first start minutes, not seconds.
+            startup = container["startupProbe"]
+            assert startup["periodSeconds"] * startup["failureThreshold"] >= 180
+            assert "initialDelaySeconds" not in container["livenessProbe"]
             context = container["securityContext"]
             assert context["allowPrivilegeEscalation"] is False
             assert context["capabilities"] == {"drop": ["ALL"]}
@@ -227,7 +249,8 @@ def test_stack_outputs_name_every_enabled_endpoint():
     assert {image["image"] for image in evaluation.outputs["images"]} >= {"docker.io/explain/jupyter:v1.0"}
 
 
-SECRET_VALUES = {"explain:minioRootPassword": "minio-pw-7f3a9c1e", "explain:jupyterToken": "jupyter-tok-51d0b2aa"}
+SECRET_VALUES = {"explain:minioRootPassword": "minio-pw-7f3a9c1e", "explain:jupyterToken": "jupyter-tok-51d0b2aa",
+                 "explain:mlflowAdminPassword": "mlflow-pw-0c4e99d3"}
 
 
 def test_no_secret_value_in_plaintext_anywhere_in_render_output(tmp_path):
@@ -241,14 +264,17 @@ def test_no_secret_value_in_plaintext_anywhere_in_render_output(tmp_path):
     secrets = {d["metadata"]["name"]: d for _, d in manifests(evaluation) if d.get("kind") == "Secret"}
     assert secrets["minio-credentials"]["stringData"] == {"rootUser": SECRET_SHOWN_AS, "rootPassword": SECRET_SHOWN_AS}
     assert secrets["jupyter-token"]["stringData"] == {"token": SECRET_SHOWN_AS}
+    assert secrets["mlflow-credentials"]["stringData"] == {"username": SECRET_SHOWN_AS, "password": SECRET_SHOWN_AS}
     for config_map in objects(evaluation, "ConfigMap"):
         assert not any(value in json.dumps(config_map) for value in SECRET_VALUES.values())
 
 
 def test_generated_credentials_are_kept_once_created():
     evaluation = run(raw_config(EVERYTHING))
-    secrets = [r for r in evaluation.resources if r.type == "kubernetes:core/v1:Secret"]
-    assert len(secrets) == 2 and all(r.inputs["stringData"] != {} for r in secrets)
+    secrets = {r.inputs["metadata"]["name"]: r.inputs for r in evaluation.resources
+               if r.type == "kubernetes:core/v1:Secret"}
+    assert set(secrets) == {"minio-credentials", "jupyter-token", "mlflow-credentials", "mlflow-server-key"}
+    assert all(secret["stringData"] != {} for secret in secrets.values())
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
