@@ -141,7 +141,8 @@ class Platform(pulumi.ComponentResource):
 
         self.endpoints = {service.id: self._endpoint(service) for service in config.enabled_services}
         self.images = pulumi.Output.all(**image_refs).apply(
-            lambda refs: [{"service": service_id, "image": ref} for service_id, ref in sorted(refs.items())]
+            lambda refs: [{"service": service_id, "image": ref, "built": service_id in build_contexts}
+                          for service_id, ref in sorted(refs.items())]
             + self._third_party_images()
         )
         self.register_outputs({"namespace": self.namespace, "endpoints": self.endpoints, "images": self.images})
@@ -370,7 +371,7 @@ class Platform(pulumi.ComponentResource):
         if any(self._config.builds(service) for service in self._config.enabled_services):
             used.append(catalog.PYTHON_BASE_IMAGE)
         return [{"service": "third-party", "source": f"{registry}/{repository}:{tag}",
-                 "image": self._third_party((registry, repository, tag))}
+                 "image": self._third_party((registry, repository, tag)), "built": False}
                 for registry, repository, tag in used]
 
     @staticmethod

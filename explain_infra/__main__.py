@@ -51,6 +51,17 @@ def _render(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _images(args: argparse.Namespace) -> int:
+    raw, secure = _checked_config(args.stack)
+    for image in evaluate(raw, args.stack, secure).outputs["images"]:
+        if args.built and not image["built"]:
+            continue
+        mirrored = image.get("source", image["image"]) != image["image"]
+        origin = "build" if image["built"] else f"pull (mirror of {image['source']})" if mirrored else "pull"
+        print(f"{image['image']}\t{image['service']}\t{origin}")
+    return 0
+
+
 def _docs(args: argparse.Namespace) -> int:
     from .docs import update_readme
 
@@ -71,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     render.add_argument("--stack", required=True, type=_stack_name)
     render.add_argument("--out", required=True)
     render.set_defaults(run=_render)
+    images = commands.add_parser("images", help="list every image the stack deploys: reference, service, build "
+                                                "or pull (the source of a mirrored third-party image)")
+    images.add_argument("--stack", required=True, type=_stack_name)
+    images.add_argument("--built", action="store_true", help="only the images `pulumi up` builds and pushes")
+    images.set_defaults(run=_images)
     docs = commands.add_parser("docs", help="regenerate README.md's config reference from the models")
     docs.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
     docs.set_defaults(run=_docs)

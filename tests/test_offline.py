@@ -125,3 +125,18 @@ def test_a_stack_name_that_is_not_this_projects_is_a_usage_error(stacks, capsys,
     with pytest.raises(SystemExit) as exit_:
         main(["validate", "--stack", name])
     assert exit_.value.code == 2 and "argument --stack" in capsys.readouterr().err
+
+
+def test_images_lists_what_up_builds_and_what_the_cluster_pulls(stacks, capsys):
+    stacks("built", BUILDING + "  explain:registry:\n    mirror: registry.internal:5000\n"
+                    "  explain:features:\n    dataRepository: true\n    s3TypeDatabase: true\n")
+    assert main(["images", "--stack", "built"]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert ["docker.io/me/mlflow:v2", "mlflow", "build"] in rows
+    minio = next(row for row in rows if "/minio/minio:" in row[0])
+    assert minio[0].startswith("registry.internal:5000/") and minio[2].startswith("pull (mirror of quay.io/")
+    assert main(["images", "--stack", "built", "--built"]) == 0
+    assert [line.split("\t")[2] for line in capsys.readouterr().out.splitlines()] == ["build"]
+    stacks("pushed", MINIMAL)
+    assert main(["images", "--stack", "pushed", "--built"]) == 0
+    assert capsys.readouterr().out == ""  # scripts/up needs no docker plugin for this stack

@@ -236,7 +236,7 @@ def test_registry_mirror_rewrites_third_party_images():
     assert values["mcImage"]["repository"] == "registry.internal:5000/minio/mc"
     images = evaluation.outputs["images"]
     assert {"service": "third-party", "source": f"quay.io/minio/minio:{catalog.MINIO_IMAGE[2]}",
-            "image": f"registry.internal:5000/minio/minio:{catalog.MINIO_IMAGE[2]}"} in images
+            "image": f"registry.internal:5000/minio/minio:{catalog.MINIO_IMAGE[2]}", "built": False} in images
 
 
 def test_stack_outputs_name_every_enabled_endpoint():
