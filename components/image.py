@@ -28,12 +28,17 @@ class ServiceImageArgs:
 
 
 class ServiceImage(pulumi.ComponentResource):
-    """The image a workload runs. ``image_ref`` depends on the build, so pods roll only after a push."""
+    """The image a workload runs: a built one by its pushed digest, so pods roll only after a push and with
+    every push; an image not built here by its reference as given."""
 
+    image_name: str
+    """The reference as tagged: ``<registry>/<user>/<service>:<tag>``, or the prebuilt image from config."""
     image_ref: pulumi.Output[str]
+    """What pods run: a built image pinned to its pushed digest (``<image_name>@sha256:…``)."""
 
     def __init__(self, name: str, args: ServiceImageArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("explain:platform:ServiceImage", name, None, opts)
+        self.image_name = args.image_ref
         if args.build:
             if not (args.context and args.dockerfile and args.dockerfile_dir):
                 raise ValueError(f"{name}: building an image needs a context and a Dockerfile")
@@ -55,7 +60,10 @@ class ServiceImage(pulumi.ComponentResource):
                 ) if args.registry_password is not None else None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.image_ref = image.image_name
+            # By digest: a rebuild pushed under the same tag changes the pod spec, so pods roll, and no
+            # node runs a stale copy of the tag it cached.
+            self.image_ref = pulumi.Output.all(image.image_name, image.repo_digest).apply(
+                lambda parts: f"{parts[0]}@{parts[1].rpartition('@')[2]}")
         else:
             self.image_ref = pulumi.Output.from_input(args.image_ref)
-        self.register_outputs({"image_ref": self.image_ref})
+        self.register_outputs({"image_name": self.image_name, "image_ref": self.image_ref})

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .secret import GeneratedSecret, GeneratedSecretArgs
-from .workload import DataVolume, retained_claim
+from .workload import SECRET_REVISIONS_ANNOTATION, DataVolume, retained_claim
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class ObjectStore(pulumi.ComponentResource):
     """
 
     credentials_secret: pulumi.Output[str]
+    credentials_revision: pulumi.Input[str]
     release_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ObjectStoreArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -73,12 +74,16 @@ class ObjectStore(pulumi.ComponentResource):
             chart=chart,
             version=args.chart.version,
             repository_opts=repository_opts,
-            values=dict(args.values),
+            # The server reads the root credentials at start: it restarts when they change.
+            values={**args.values, "podAnnotations": {SECRET_REVISIONS_ANNOTATION: pulumi.Output.concat(
+                credentials.secret_name, "=", credentials.revision)}},
             postrender=args.postrender,
             atomic=False,
             create_namespace=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[credentials, claim]),
         )
         self.credentials_secret = credentials.secret_name
+        self.credentials_revision = credentials.revision
         self.release_name = release.name
-        self.register_outputs({"credentials_secret": self.credentials_secret, "release_name": self.release_name})
+        self.register_outputs({"credentials_secret": self.credentials_secret,
+                               "credentials_revision": self.credentials_revision, "release_name": self.release_name})

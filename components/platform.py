@@ -65,7 +65,7 @@ class Platform(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     endpoints: dict[str, dict[str, Any]]
     """Per enabled service: in-cluster URL, ports and a ``kubectl port-forward`` command."""
-    images: pulumi.Output[list[dict[str, str]]]
+    images: list[dict[str, Any]]
 
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
         config = args.config
@@ -95,16 +95,13 @@ class Platform(pulumi.ComponentResource):
         else:
             self.namespace = pulumi.Output.from_input(config.namespace)
 
-        image_refs: dict[str, pulumi.Output[str]] = {}
-        for service in config.enabled_services:
-            if service.is_built:
-                image_refs[service.id] = self._image(service, build_contexts.get(service.id)).image_ref
+        service_images = {service.id: self._image(service, build_contexts.get(service.id))
+                          for service in config.enabled_services if service.is_built}
+        image_refs = {service_id: image.image_ref for service_id, image in service_images.items()}
 
         minio_on = config.is_enabled(catalog.MINIO)
-        if minio_on:
-            self._object_store()
+        s3_env = self._s3_env(self._object_store()) if minio_on else ({}, [])
         mlflow_url = self._url(catalog.MLFLOW)
-        s3_env = self._s3_env() if minio_on else ({}, [])
 
         mlflow_login = self._mlflow(image_refs, minio_on, s3_env)
         if config.is_enabled(catalog.JUPYTER):
@@ -117,7 +114,7 @@ class Platform(pulumi.ComponentResource):
             self._workload(
                 catalog.JUPYTER, image_refs, data_mount="/home/jovyan/work", probe_path="/api",
                 env={"MLFLOW_TRACKING_URI": mlflow_url, **self._peer_env(), **s3_env[0]},
-                secret_env=[SecretEnv("JUPYTER_TOKEN", token.secret_name, "token"), *mlflow_login, *s3_env[1]],
+                secret_env=[SecretEnv("JUPYTER_TOKEN", token.secret_name, "token", token.revision), *mlflow_login, *s3_env[1]],
             )
         if config.is_enabled(catalog.MONITORING):
             features = config.features
@@ -140,11 +137,9 @@ class Platform(pulumi.ComponentResource):
             )
 
         self.endpoints = {service.id: self._endpoint(service) for service in config.enabled_services}
-        self.images = pulumi.Output.all(**image_refs).apply(
-            lambda refs: [{"service": service_id, "image": ref, "built": service_id in build_contexts}
-                          for service_id, ref in sorted(refs.items())]
-            + self._third_party_images()
-        )
+        # By tag, not digest: what to mirror, and which of them `pulumi up` builds.
+        self.images = [{"service": service_id, "image": image.image_name, "built": service_id in build_contexts}
+                       for service_id, image in sorted(service_images.items())] + self._third_party_images()
         self.register_outputs({"namespace": self.namespace, "endpoints": self.endpoints, "images": self.images})
 
     # ----------------------------------------------------------------------------------------------
@@ -190,7 +185,7 @@ class Platform(pulumi.ComponentResource):
                 mlflow_version=catalog.MLFLOW_VERSION,
                 boto3_version=catalog.BOTO3_VERSION,
                 jupyterlab_version=catalog.JUPYTERLAB_VERSION,
-                command=list(settings.command or catalog.DEFAULT_SIMULATOR_COMMAND),
+                command=list(config.simulator_command()),
             )
         return ServiceImage(
             f"{service.id}-image",
@@ -229,13 +224,14 @@ class Platform(pulumi.ComponentResource):
             catalog.MLFLOW, image_refs, data_mount=MLFLOW_DATA, probe_path="/health",
             args=self._mlflow_args(minio_on),
             env={"MLFLOW_AUTH_DATABASE_URI": f"sqlite:///{MLFLOW_DATA}/basic_auth.db", **s3_env[0]},
-            secret_env=[SecretEnv("MLFLOW_AUTH_ADMIN_USERNAME", credentials.secret_name, "username"),
-                        SecretEnv("MLFLOW_AUTH_ADMIN_PASSWORD", credentials.secret_name, "password"),
-                        SecretEnv("MLFLOW_FLASK_SERVER_SECRET_KEY", server_key.secret_name, "secretKey"),
+            secret_env=[SecretEnv("MLFLOW_AUTH_ADMIN_USERNAME", credentials.secret_name, "username", credentials.revision),
+                        SecretEnv("MLFLOW_AUTH_ADMIN_PASSWORD", credentials.secret_name, "password", credentials.revision),
+                        SecretEnv("MLFLOW_FLASK_SERVER_SECRET_KEY", server_key.secret_name, "secretKey",
+                                  server_key.revision),
                         *s3_env[1]],
         )
-        return [SecretEnv("MLFLOW_TRACKING_USERNAME", credentials.secret_name, "username"),
-                SecretEnv("MLFLOW_TRACKING_PASSWORD", credentials.secret_name, "password")]
+        return [SecretEnv("MLFLOW_TRACKING_USERNAME", credentials.secret_name, "username", credentials.revision),
+                SecretEnv("MLFLOW_TRACKING_PASSWORD", credentials.secret_name, "password", credentials.revision)]
 
     def _object_store(self) -> ObjectStore:
         config = self._config
@@ -306,12 +302,13 @@ class Platform(pulumi.ComponentResource):
         port = service.ports[port_index]
         return service_url(port.service_name, self._config.namespace, port.port)
 
-    def _s3_env(self) -> tuple[dict[str, str], list[SecretEnv]]:
+    def _s3_env(self, store: ObjectStore) -> tuple[dict[str, str], list[SecretEnv]]:
         """How a client reaches MinIO: its Service's DNS name and the credentials Secret."""
+        secret, revision = store.credentials_secret, store.credentials_revision
         return (
             {"MLFLOW_S3_ENDPOINT_URL": self._url(catalog.MINIO), "EXPLAIN_S3_ENDPOINT": self._url(catalog.MINIO)},
-            [SecretEnv("AWS_ACCESS_KEY_ID", MINIO_CREDENTIALS_SECRET, "rootUser"),
-             SecretEnv("AWS_SECRET_ACCESS_KEY", MINIO_CREDENTIALS_SECRET, "rootPassword")],
+            [SecretEnv("AWS_ACCESS_KEY_ID", secret, "rootUser", revision),
+             SecretEnv("AWS_SECRET_ACCESS_KEY", secret, "rootPassword", revision)],
         )
 
     def _peer_env(self) -> dict[str, str]:

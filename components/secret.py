@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+
+GENERATED_REVISION = "generated"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class GeneratedSecret(pulumi.ComponentResource):
     """
 
     secret_name: pulumi.Output[str]
+    revision: pulumi.Input[str]
+    """Changes exactly when the Secret's value does, and says nothing about it: pods that read the Secret
+    show it in their template, so they restart when a value set in config changes."""
 
     def __init__(self, name: str, args: GeneratedSecretArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("explain:platform:GeneratedSecret", name, None, opts)
@@ -56,4 +63,10 @@ class GeneratedSecret(pulumi.ComponentResource):
             ),
         )
         self.secret_name = secret.metadata.name
-        self.register_outputs({"secret_name": self.secret_name})
+        # A generated value never changes once created. A given one: a digest salted with the Secret's place,
+        # not secret itself (as a Helm chart's checksum annotation), so the pod template stays readable.
+        self.revision = GENERATED_REVISION if generated else pulumi.Output.unsecret(
+            pulumi.Output.all(args.namespace, value).apply(
+                lambda place_and_value: hashlib.sha256(
+                    f"{place_and_value[0]}/{args.secret_name}={place_and_value[1]}".encode()).hexdigest()[:16]))
+        self.register_outputs({"secret_name": self.secret_name, "revision": self.revision})

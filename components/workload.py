@@ -27,6 +27,12 @@ class SecretEnv:
     name: str
     secret_name: pulumi.Input[str]
     key: str
+    secret_revision: pulumi.Input[str]
+    """The Secret's revision (``GeneratedSecret.revision``): the pods restart when it changes, because a
+    variable is read only when the container starts."""
+
+
+SECRET_REVISIONS_ANNOTATION = "explain-mlops.io/secret-revisions"
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,11 @@ class WorkloadService(pulumi.ComponentResource):
             )
             for item in args.secret_env
         ]
+        # `name=revision` of every Secret the pod reads: a changed value changes the pod template, so the
+        # pods roll and read it (Helm charts do the same with a checksum annotation).
+        secret_revisions = pulumi.Output.all(*(
+            pulumi.Output.concat(item.secret_name, "=", item.secret_revision) for item in args.secret_env
+        )).apply(lambda pairs: ",".join(sorted(set(pairs))))
         main_port = args.ports[0]
         container = k8s.core.v1.ContainerArgs(
             name=args.app,
@@ -126,7 +137,9 @@ class WorkloadService(pulumi.ComponentResource):
                 # A ReadWriteOnce volume cannot be mounted by the old and the new pod at once.
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate") if args.data else None,
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=labels,
+                        annotations={SECRET_REVISIONS_ANNOTATION: secret_revisions} if args.secret_env else None),
                     spec=k8s.core.v1.PodSpecArgs(
                         automount_service_account_token=False,
                         security_context=k8s.core.v1.PodSecurityContextArgs(

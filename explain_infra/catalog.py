@@ -121,7 +121,15 @@ SERVICES_BY_ID: dict[str, ServiceSpec] = {spec.id: spec for spec in SERVICES}
 # `explain:services.dataStreaming.build.context` points elsewhere, at a clone of the seed's tool say.
 SIMULATOR_SOURCES: dict[str, str] = {
     "Time-Series": "tools/timeseries-simulator",
-    "Image": "https://github.com/malikhunain/Optimized-Web-Interface.git",
+    # Pinned to a commit: a push to the tool's repository must not change what a stack builds.
+    "Image": "https://github.com/malikhunain/Optimized-Web-Interface.git#0d48005284fd22a7e8f5fa5ddce4f5763b00ff97",
+}
+# How each built-in simulator starts. The image tool's own `app.run()` listens on 127.0.0.1:5000 only,
+# so Flask's command line serves its app on the platform's port instead.
+SIMULATOR_COMMANDS: dict[str, tuple[str, ...]] = {
+    "Time-Series": ("python", "app.py"),
+    "Image": ("flask", "--app", "flask_app", "run", "--host", "0.0.0.0",
+              "--port", str(DATA_STREAMING.main_port.target_port)),
 }
 
 # Third-party images, pinned. The MinIO chart's own defaults for its pinned version.
@@ -153,3 +161,4 @@ DATA_TYPE_LIBRARIES: dict[str, tuple[str, ...]] = {
     "Other": ("pandas==2.2.3", "scikit-learn==1.6.0", "xgboost==2.1.3", "shap==0.46.0"),
 }
 DEFAULT_SIMULATOR_COMMAND = ("python", "app.py")
+"""A simulator from another source, without `command` in config."""

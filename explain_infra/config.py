@@ -235,6 +235,15 @@ class StackConfig(ConfigModel):
             return catalog.SIMULATOR_SOURCES.get(self.data_type)
         return service.build_context
 
+    def simulator_command(self) -> tuple[str, ...]:
+        """The simulator image's command: from config, else the one of the data type's built-in source."""
+        settings = self.settings(catalog.DATA_STREAMING)
+        if settings.command:
+            return settings.command
+        if settings.build.context is None and self.data_type in catalog.SIMULATOR_COMMANDS:
+            return catalog.SIMULATOR_COMMANDS[self.data_type]
+        return catalog.DEFAULT_SIMULATOR_COMMAND
+
     def resources(self, service: catalog.ServiceSpec) -> catalog.ResourceDefaults:
         """Requests and limits of the service's container: config where given, else the service's defaults."""
         given, defaults = self.settings(service).resources, service.resources

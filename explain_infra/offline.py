@@ -69,11 +69,14 @@ class Evaluation:
         return [resource for resource in self.resources if resource.type == type_token]
 
 
-class _EchoMocks(pulumi.runtime.Mocks):
+class EchoMocks(pulumi.runtime.Mocks):
     """Each resource's state is its inputs, as a provider that accepts them would report."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        return f"{args.name}-id", dict(args.inputs)
+        state = dict(args.inputs)
+        if args.typ == "docker:index/image:Image":
+            state["repoDigest"] = _UNKNOWN  # known only once the image is pushed, as in a preview
+        return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}
@@ -123,7 +126,7 @@ def _masked(value: Any) -> Any:
 
 def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] = (),
              into: Optional[Evaluation] = None, build_dir: Optional[Path] = None,
-             fetch_sources: bool = False) -> Evaluation:
+             fetch_sources: bool = False, mocks: Optional[pulumi.runtime.Mocks] = None) -> Evaluation:
     """Run the program under mocks with ``raw_config`` (full keys → Pulumi's string values).
 
     ``into`` receives what was registered even when the program fails (tests check it is nothing).
@@ -134,7 +137,7 @@ def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] 
     """
     from .program import main  # the program registers resources on import of its components
 
-    mocks = _EchoMocks()
+    mocks = mocks or EchoMocks()
     monitor = _RecordingMonitor(mocks)
     set_root_resource(None)  # every evaluation gets a fresh root stack
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)

@@ -10,7 +10,7 @@ import pytest
 from helpers import ROOT, names, objects, raw_config, run, with_requirements
 
 from explain_infra import catalog
-from explain_infra.offline import SECRET_SHOWN_AS, evaluate, load_stack_file, manifests, render, schema_errors
+from explain_infra.offline import SECRET_SHOWN_AS, UNKNOWN_SHOWN_AS, EchoMocks, evaluate, load_stack_file, manifests, render, schema_errors
 
 SERVICE_FEATURES = [service for service in catalog.SERVICES if service.feature]
 EVERYTHING = {**with_requirements("s3TypeDatabase", "developmentIde", "monitoring", "driftDetection",
@@ -108,6 +108,34 @@ def test_mlflow_requires_a_login_from_its_secret_and_clients_get_it_by_reference
     jupyter = _env(_container(evaluation, "jupyter"))
     assert jupyter["MLFLOW_TRACKING_USERNAME"] == {"secretKeyRef": {"name": "mlflow-credentials", "key": "username"}}
     assert jupyter["MLFLOW_TRACKING_PASSWORD"] == {"secretKeyRef": {"name": "mlflow-credentials", "key": "password"}}
+
+
+def _revisions(evaluation, deployment_name):
+    (deployment,) = [d for d in objects(evaluation, "Deployment") if d["metadata"]["name"] == deployment_name]
+    annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+    return annotations.get("explain-mlops.io/secret-revisions")
+
+
+def test_pods_name_the_revision_of_every_secret_they_read():
+    evaluation = run(raw_config(EVERYTHING), stack="rev")
+    assert _revisions(evaluation, "jupyter") == \
+        "jupyter-token=generated,minio-credentials=generated,mlflow-credentials=generated"
+    assert _revisions(evaluation, "ml-flow") == \
+        "minio-credentials=generated,mlflow-credentials=generated,mlflow-server-key=generated"
+    assert _revisions(evaluation, "evidently") is None  # reads no Secret
+    values = objects(evaluation, "Release")[0]["values"]
+    assert values["podAnnotations"] == {"explain-mlops.io/secret-revisions": "minio-credentials=generated"}
+
+
+def test_a_secret_value_set_in_config_restarts_its_readers_without_showing_itself():
+    def revisions(token):
+        raw = {**raw_config(with_requirements("developmentIde")), "explain:jupyterToken": token}
+        return _revisions(evaluate(raw, "rev", secret_keys=["explain:jupyterToken"]), "jupyter")
+
+    first, again, other = revisions("token-one-1234"), revisions("token-one-1234"), revisions("token-two-5678")
+    assert first == again and first != other  # changes with the value, and only with it
+    token_revision = dict(pair.split("=") for pair in first.split(","))["jupyter-token"]
+    assert len(token_revision) == 16 and "token-one" not in first
 
 
 def test_mlflow_without_minio_keeps_artifacts_on_its_volume():
@@ -211,7 +239,26 @@ def test_images_are_built_and_pushed_when_building_is_on():
     assert os.path.isfile(dockerfile) and open(dockerfile).read().startswith("# The monitoring API")
     # The project's .build is `pulumi up`'s: an offline evaluation writes into a folder of its own.
     assert not os.path.abspath(dockerfile).startswith(str(ROOT / ".build") + os.sep)
-    assert _container(evaluation, "evidently")["image"] == "docker.io/explain/evidently:v7"
+    # Pods run the pushed digest, which only the push tells: unknown offline, as in a preview.
+    assert _container(evaluation, "evidently")["image"] == UNKNOWN_SHOWN_AS
+    assert {"service": "monitoring", "image": "docker.io/explain/evidently:v7", "built": True} in \
+        evaluation.outputs["images"]
+
+
+class PushingMocks(EchoMocks):
+    """A registry that answers each push with the digest of what was pushed."""
+
+    def new_resource(self, args):
+        resource_id, state = super().new_resource(args)
+        if args.typ == "docker:index/image:Image":
+            state["repoDigest"] = args.inputs["imageName"].rpartition(":")[0] + "@sha256:" + "ab" * 32
+        return resource_id, state
+
+
+def test_pods_run_a_built_image_by_its_pushed_digest():
+    evaluation = evaluate(raw_config(with_requirements("monitoring"), build={"enabled": True}, tag="v7"), "test",
+                          mocks=PushingMocks())
+    assert _container(evaluation, "evidently")["image"] == "docker.io/explain/evidently:v7@sha256:" + "ab" * 32
 
 
 def test_tag_changes_only_built_images():

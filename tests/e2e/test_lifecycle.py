@@ -5,6 +5,7 @@ The tests run in file order and share one stack: each starts from the state the 
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 
@@ -105,6 +106,21 @@ def test_tag_change_updates_exactly_the_built_workloads(stack: Stack):
         if deployment["metadata"]["name"] in BUILT_WORKLOADS:
             assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":v2")
     assert {item["metadata"]["name"]: item["metadata"]["uid"] for item in stack.get("pvc")} == uids
+
+
+def test_a_secret_set_later_replaces_the_generated_one_and_restarts_its_readers(stack: Stack):
+    before = stack.get("deployment", "jupyter")["spec"]["template"]["metadata"]["annotations"]
+    stack.pulumi("config", "set", "--secret", "explain:jupyterToken", "e2e-token-5f1c9a7d")
+    steps = stack.preview_steps()
+    # In place (kubernetes:enableSecretMutable in Pulumi.yaml): the Secret, and the pods that read it.
+    assert {step["urn"].split("::")[-1]: step["op"] for step in steps} == {
+        "jupyter-token-secret": "update", "jupyter-deployment": "update"}, steps
+    stack.pulumi("up", "--yes", "--skip-preview")
+    token = stack.get("secret", "jupyter-token")["data"]["token"]
+    assert base64.b64decode(token).decode() == "e2e-token-5f1c9a7d"
+    after = stack.get("deployment", "jupyter")["spec"]["template"]["metadata"]["annotations"]
+    assert after["explain-mlops.io/secret-revisions"] != before["explain-mlops.io/secret-revisions"]
+    stack.pulumi("up", "--yes", "--expect-no-changes")
 
 
 def test_feature_off_deletes_its_objects_but_keeps_its_volume(stack: Stack):
