@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from explain_infra import catalog
-from explain_infra.config import NAMESPACE, PROJECT_ROOT, StackConfig
+from explain_infra.config import NAMESPACE, PROJECT_ROOT, SIMULATOR_UI_FEATURES, StackConfig
 from explain_infra.sources import GitSource, SourceError, checkout, is_git_url
 from explain_infra.templating import render, render_yaml
 
@@ -26,6 +26,8 @@ JUPYTER_TOKEN_SECRET = "jupyter-token"
 MLFLOW_CREDENTIALS_SECRET = "mlflow-credentials"
 MLFLOW_SERVER_KEY_SECRET = "mlflow-server-key"
 MLFLOW_ADMIN_USER = "explain-admin"
+MLFLOW_PRIVATE_HOSTS = ("10.*", *(f"172.{block}.*" for block in range(16, 32)), "192.168.*")
+"""The private IPv4 ranges, as MLflow allows them by default."""
 MLFLOW_DATA = "/mlflow"
 """Mount path of MLflow's data volume: runs, users and (without MinIO) artifacts."""
 MLFLOW_ARTIFACT_BUCKET = "mlflow-artifacts"
@@ -128,11 +130,11 @@ class Platform(pulumi.ComponentResource):
                 },
             )
         if config.is_enabled(catalog.DATA_STREAMING):
-            ui_feature = "imageLiveDataUi" if config.data_type == "Image" else "timeSeriesLiveDataUi"
+            ui_feature = SIMULATOR_UI_FEATURES.get(config.data_type)
             self._workload(
                 catalog.DATA_STREAMING, image_refs, data_mount=None, probe_path=None,
                 env={"SIMULATOR_DATA_TYPE": config.data_type,
-                     "SIMULATOR_UI_ENABLED": _flag(config.features.enabled(ui_feature)),
+                     "SIMULATOR_UI_ENABLED": _flag(ui_feature is not None and config.features.enabled(ui_feature)),
                      "SIMULATOR_PORT": str(catalog.DATA_STREAMING.main_port.target_port)},
             )
 
@@ -329,6 +331,11 @@ class Platform(pulumi.ComponentResource):
         names = [service, f"{service}.{self._config.namespace}", f"{service}.{self._config.namespace}.svc",
                  f"{service}.{self._config.namespace}.svc.cluster.local"]
         allowed_hosts = [host for name in names for host in (name, f"{name}:*")] + ["localhost:*", "127.0.0.1:*"]
+        settings = self._config.settings(catalog.MLFLOW)
+        if settings.service_type != "ClusterIP":
+            # Exposed: also the nodes' and load balancers' private addresses (MLflow's own default), and
+            # the names the user says clients outside call it by.
+            allowed_hosts += [*MLFLOW_PRIVATE_HOSTS, *(settings.external_hosts or ())]
         return ["--host", "0.0.0.0", "--port", str(port.target_port),
                 "--backend-store-uri", f"sqlite:///{MLFLOW_DATA}/mlflow.db",
                 "--serve-artifacts", "--artifacts-destination", destination,

@@ -39,6 +39,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"--out {args.out} is a file, not a folder: give a folder (it is created when missing)", file=sys.stderr)
+        return 1
     clear_rendered(out)  # first: a render refused below must not leave an earlier plan to be reviewed
     raw, secure = _checked_config(args.stack)  # refuse bad config before evaluating anything
     evaluation = evaluate(raw, args.stack, secure, build_dir=out / DOCKERFILES)

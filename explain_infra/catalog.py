@@ -114,6 +114,14 @@ DATA_STREAMING = ServiceSpec(
 )
 
 SERVICES: tuple[ServiceSpec, ...] = (MINIO, MLFLOW, JUPYTER, MONITORING, DATA_STREAMING)
+SERVICE_SETTING_FEATURES: dict[str, str] = {
+    "memorySize": "MinIO's memory request",
+    "driftDetection": "what the monitoring API computes",
+    "explanatoryMonitoring": "what the monitoring API computes",
+    "timeSeriesLiveDataUi": "the time-series simulator's UI",
+    "imageLiveDataUi": "the image simulator's (its data type's only UI)",
+}
+"""Features that change a setting of a deployed service, and which."""
 SERVICES_BY_ID: dict[str, ServiceSpec] = {spec.id: spec for spec in SERVICES}
 
 # The simulator's source by data type: the platform's own time-series simulator (the seed's external

@@ -6,10 +6,13 @@ Defaults live here and only here.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
+import math
 import json
 import re
+import typing
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,7 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from . import catalog
 from .errors import ConfigError, ConfigIssue, config_rm, config_set
-from .features import Features, check_feature_rules, snake_case
+from .features import FEATURES_BY_KEY, Features, check_feature_rules, snake_case
 from .sources import GitSource, is_git_url
 
 NAMESPACE = "explain"
@@ -29,15 +32,16 @@ PROJECT_NAME = "explain-mlops"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 SECRET_KEYS: dict[str, str] = {
-    "minioRootPassword": "MinIO root password (generated when not set)",
-    "jupyterToken": "JupyterLab access token (generated when not set)",
+    "minioRootPassword": "MinIO root password, at least 8 characters (generated when not set)",
+    "jupyterToken": "JupyterLab access token, at least 8 characters (generated when not set)",
     "mlflowAdminPassword": "password of MLflow's admin user `explain-admin`, at least 12 characters "
                            "(generated when not set)",
     "registryPassword": "password or access token to push built images to the registry",
 }
 """Top-level keys that must be set with ``pulumi config set --secret``; never part of the models."""
-SECRET_MIN_LENGTH: dict[str, int] = {"mlflowAdminPassword": 12}
-"""Secrets the service refuses when shorter (MLflow: at least 12 characters)."""
+SECRET_MIN_LENGTH: dict[str, int] = {"minioRootPassword": 8, "jupyterToken": 8, "mlflowAdminPassword": 12,
+                                     "registryPassword": 1}
+"""Shortest value of each secret: what MinIO (8) and MLflow (12) refuse below, and no guessable token."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,15 @@ DNS_SUBDOMAIN = Format(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-
 CHART_VERSION = Format(r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$",
                        "an exact chart version (pinned, no range)", "5.4.0")
 PLATFORM = Format(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", "an OS/architecture such as linux/amd64", "linux/amd64")
+CHART_NAME = Format(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "a chart name: lower-case letters, digits and `-`", "minio")
+CHART_REPOSITORY = Format(r"^(https?|oci)://[^\s/]+(/\S*)?$", "a chart repository URL (https://, http:// or oci://)",
+                          "https://charts.min.io/")
+EXTERNAL_HOST = Format(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:([0-9]+|\*))?$",
+                       "a host name or IP address, optionally `*.` in front and `:<port>` or `:*` after",
+                       "mlflow.example.com:*")
 FORMATS = {fmt.pattern: fmt for fmt in (QUANTITY, IMAGE_TAG, REGISTRY_PATH, REGISTRY_HOST, IMAGE_REF, DNS_LABEL,
-                                         DNS_SUBDOMAIN, CHART_VERSION, PLATFORM)}
+                                         DNS_SUBDOMAIN, CHART_VERSION, PLATFORM, CHART_NAME, CHART_REPOSITORY,
+                                         EXTERNAL_HOST)}
 
 
 def _number_as_text(value: Any) -> Any:
@@ -95,6 +106,10 @@ DnsLabel = _text(DNS_LABEL)
 DnsSubdomain = _text(DNS_SUBDOMAIN, max_length=253)
 ChartVersion = _text(CHART_VERSION)
 Platform = _text(PLATFORM)
+ChartName = _text(CHART_NAME)
+ChartRepository = _text(CHART_REPOSITORY)
+ExternalHost = _text(EXTERNAL_HOST)
+NonEmptyText = Annotated[str, pydantic.StringConstraints(strict=True, min_length=1)]
 
 _QUANTITY_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
                       "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
@@ -132,7 +147,7 @@ class Resources(ConfigModel):
 
 class BuildSettings(ConfigModel):
     enabled: Optional[bool] = pydantic.Field(None, description="build this image (default: `build.enabled`)")
-    context: Optional[str] = pydantic.Field(None, description="build context: a folder or a git URL")
+    context: Optional[NonEmptyText] = pydantic.Field(None, description="build context: a folder or a git URL")
     image: Optional[ImageRef] = pydantic.Field(
         None, description="a prebuilt image reference to deploy instead (implies no build)"
     )
@@ -144,9 +159,12 @@ class ServiceSettings(ConfigModel):
         "ClusterIP", description="exposure outside the cluster is opt-in")
     storage_size: Optional[Quantity] = pydantic.Field(None, description="size of the data volume (default: per service)")
     build: BuildSettings = BuildSettings()
-    command: Optional[tuple[str, ...]] = pydantic.Field(
-        None, description="container command override (the simulator's entrypoint, for instance)"
+    command: Optional[tuple[NonEmptyText, ...]] = pydantic.Field(
+        None, min_length=1, description="container command override (the simulator's entrypoint, for instance)"
     )
+    external_hosts: Optional[tuple[ExternalHost, ...]] = pydantic.Field(
+        None, description="MLflow only: host names clients outside the cluster call it by, when `serviceType` "
+                          "exposes it (it answers only names it knows)")
 
 
 class Services(ConfigModel):
@@ -179,10 +197,10 @@ class StorageSettings(ConfigModel):
 class MinioChart(ConfigModel):
     """The official MinIO chart, pinned; a local copy serves clusters that cannot reach the repository."""
 
-    repository: str = pydantic.Field("https://charts.min.io/", description="Helm chart repository")
-    chart: str = "minio"
+    repository: ChartRepository = pydantic.Field("https://charts.min.io/", description="Helm chart repository")
+    chart: ChartName = "minio"
     version: ChartVersion = pydantic.Field("5.4.0", description="pinned chart version")
-    path: Optional[str] = pydantic.Field(
+    path: Optional[NonEmptyText] = pydantic.Field(
         None, description="a local chart folder or .tgz (relative to the project) used instead of the repository")
 
 
@@ -297,18 +315,65 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
         if key not in allowed:
             issues.append(_unknown_key(full_key, key, sorted(allowed | set(SECRET_KEYS))))
             continue
-        values[key] = _decode(value)
+        decoded = _without_nulls(_decode(value))
+        if decoded is not None:
+            values[key] = decoded
     values.setdefault("namespace", default_namespace(stack))
 
     try:
         config = StackConfig.model_validate(values)
     except pydantic.ValidationError as error:
-        # Report the feature model's rules too, for whatever part of it parsed.
-        raise ConfigError(issues + _translate(error) + _rules_of_parsable_features(values, error)) from None
-    issues += check_feature_rules(config.features) + _check_services(config) + _check_namespace(config)
+        parse_issues = _translate(error, stack)
+        # Check the rest too, on the config without the values that failed, so that every problem is
+        # reported at once; a problem of a removed value is not reported a second time.
+        parsable = _parsable_part(values, error, stack)
+        reported = {issue.key for issue in parse_issues}
+        later = [issue for issue in _checks(parsable, stack) if issue.key not in reported] if parsable else []
+        raise ConfigError(issues + parse_issues + later) from None
+    issues += _checks(config, stack)
     if issues:
         raise ConfigError(issues)
     return config
+
+
+def _checks(config: StackConfig, stack: str) -> list[ConfigIssue]:
+    """The rules of a config that parses: the feature model's, the services' and the namespace's."""
+    return check_feature_rules(config.features) + _check_services(config) + _check_namespace(config, stack)
+
+
+_STAND_INS = {"dataType": "Time-Series", "tag": "v0"}
+"""Valid values for required keys that failed, so that the rest of the config can still be checked."""
+
+
+def _parsable_part(values: Mapping[str, Any], error: pydantic.ValidationError, stack: str) -> Optional[StackConfig]:
+    """``values`` without every value that failed to parse, as a config; None if it still does not parse."""
+    pruned = copy.deepcopy(dict(values))
+    for detail in error.errors():
+        loc = [part for part in detail["loc"] if not str(part).startswith(("constrained-", "function-"))]
+        if detail["type"] == "missing" or len(loc) == 1:
+            key = str(loc[0]) if loc else ""
+            if key == "namespace":
+                pruned[key] = default_namespace(stack)
+            elif key in _STAND_INS:
+                pruned[key] = _STAND_INS[key]
+            else:
+                pruned.pop(key, None)
+            continue
+        container: Any = pruned
+        for part in loc[:-1]:
+            try:
+                container = container[part]
+            except (KeyError, IndexError, TypeError):
+                container = None
+                break
+        if isinstance(container, dict):
+            container.pop(loc[-1], None)
+        elif isinstance(container, list) and isinstance(loc[-1], int) and loc[-1] < len(container):
+            container[loc[-1]] = None  # keep the other items where they are; removed below
+    try:
+        return StackConfig.model_validate(_without_nulls(pruned))
+    except pydantic.ValidationError:
+        return None
 
 
 def default_namespace(stack: str) -> str:
@@ -328,7 +393,7 @@ def default_namespace(stack: str) -> str:
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
-def _check_namespace(config: StackConfig) -> list[ConfigIssue]:
+def _check_namespace(config: StackConfig, stack: str) -> list[ConfigIssue]:
     reserved = config.namespace in RESERVED_NAMESPACES or config.namespace.startswith("kube-")
     if not (config.create_namespace and reserved):
         return []
@@ -336,20 +401,22 @@ def _check_namespace(config: StackConfig) -> list[ConfigIssue]:
     return [ConfigIssue(
         key, f"`{config.namespace}` is a namespace of the cluster itself: the platform would take it over, "
              f"label it Pod Security \"restricted\" and keep it",
-        f"{config_set(key, 'explain-<stack>')}   (or, to deploy into it as it is: "
+        f"{config_set(key, default_namespace(stack))}   (or, to deploy into it as it is: "
         f"{config_set(NAMESPACE + ':createNamespace', False)})")]
 
 
 def _foreign_key(full_key: str, namespace: str, key: str) -> list[ConfigIssue]:
     """A key of another namespace that was meant to be ours."""
     ours = f"{NAMESPACE}:{key}"
+    set_ours = (f"pulumi config set --secret {ours} <value>" if key in SECRET_KEYS
+                else f"set `{ours}` instead")
     if namespace == PROJECT_NAME:
         return [ConfigIssue(full_key, f"a key without a namespace lands in the project's (`{PROJECT_NAME}:`); "
                                       f"this program reads only `{NAMESPACE}:` keys",
-                            f"{config_rm(full_key)}, then set `{ours}` instead")]
+                            f"{config_rm(full_key)}, then {set_ours}")]
     if difflib.get_close_matches(namespace, [NAMESPACE], n=1, cutoff=0.7):
         return [ConfigIssue(full_key, f"unknown namespace `{namespace}:`; did you mean `{NAMESPACE}:`?",
-                            f"{config_rm(full_key)}, then set `{ours}` instead")]
+                            f"{config_rm(full_key)}, then {set_ours}")]
     return []
 
 
@@ -366,6 +433,15 @@ def _decode(value: Any) -> Any:
                 return json.loads(stripped)
             except json.JSONDecodeError:
                 return value
+    return value
+
+
+def _without_nulls(value: Any) -> Any:
+    """A key whose value is null (all of it commented out in YAML, say) is not set, at any level."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value if item is not None]
     return value
 
 
@@ -411,18 +487,22 @@ def _closest_choice(given: Any, allowed: list[str]) -> str:
     return (same or close or allowed)[0]
 
 
-def _translate(error: pydantic.ValidationError) -> list[ConfigIssue]:
+def _translate(error: pydantic.ValidationError, stack: str) -> list[ConfigIssue]:
     issues = []
-    for detail in error.errors():
+    details = error.errors()
+    for detail in details:
         loc = _location(detail)
-        key = f"{NAMESPACE}:{'.'.join(loc)}" if loc else f"{NAMESPACE}:"
+        if any(len(_location(other)) > len(loc) and _location(other)[:len(loc)] == loc for other in details):
+            continue  # a list too short because an item of it failed: the item says it
+        key = _config_key(loc)
         kind = detail["type"]
         given = detail.get("input")
+        leaf = str(loc[-1]) if loc else ""
         if kind == "extra_forbidden":
-            issues.append(_unknown_key(key, loc[-1], _fields_of(_model_at(loc[:-1]))))
+            issues.append(_unknown_key(key, leaf, _fields_of(_model_at(loc[:-1]))))
         elif kind == "missing":
-            example = {"dataType": "Time-Series", "tag": "v1.0"}.get(loc[-1], "<value>")
-            issues.append(ConfigIssue(key, f"`{loc[-1]}` is required", config_set(key, example)))
+            example = {"dataType": "Time-Series", "tag": "v1.0"}.get(leaf, "<value>")
+            issues.append(ConfigIssue(key, f"`{leaf}` is required", config_set(key, example)))
         elif kind == "literal_error":
             allowed = re.findall(r"'([^']*)'", detail["ctx"]["expected"])
             issues.append(ConfigIssue(key, f"{given!r} is not allowed; must be one of {', '.join(allowed)}",
@@ -431,12 +511,23 @@ def _translate(error: pydantic.ValidationError) -> list[ConfigIssue]:
             bound = next(iter(detail["ctx"].values()))
             issues.append(ConfigIssue(key, f"{given!r} is out of range: {detail['msg'].lower()}",
                                       config_set(key, bound)))
-        elif kind == "string_pattern_mismatch":
-            fmt = FORMATS[detail["ctx"]["pattern"]]
-            issues.append(ConfigIssue(key, f"{given!r} is malformed: must be {fmt.description}",
-                                      config_set(key, fmt.example)))
+        elif kind in ("string_pattern_mismatch", "string_type"):
+            fmt = _format_at(loc)
+            what = f"must be {fmt.description}" if fmt else "must be text"
+            example = default_namespace(stack) if loc == ("namespace",) else fmt.example if fmt else "<text>"
+            problem = "is malformed" if kind == "string_pattern_mismatch" else "is not text"
+            issues.append(ConfigIssue(key, f"{given!r} {problem}: {what}", config_set(key, example)))
         elif kind.startswith("bool"):
-            issues.append(ConfigIssue(key, f"{given!r} is not a boolean", config_set(key, True)))
+            # `config set` over a value of another type keeps that type ("true" stays text): remove it first.
+            issues.append(ConfigIssue(key, f"{given!r} is not a boolean (true or false)",
+                                      f"{config_rm(key)}, then {config_set(key, True)}"))
+        elif kind.startswith("int"):
+            spec = FEATURES_BY_KEY.get(leaf) if loc[:1] == ("features",) else None
+            span = f" from {spec.minimum} to {spec.maximum}" if spec and spec.minimum is not None else ""
+            issues.append(ConfigIssue(key, f"{given!r} is not a whole number{span}",
+                                      f"{config_rm(key)}, then {config_set(key, spec.default if spec else '<number>')}"))
+        elif kind in ("too_short", "string_too_short"):
+            issues.append(ConfigIssue(key, f"{given!r} is empty", f"{config_rm(key)}   (or set it to a value)"))
         elif kind in ("model_type", "model_attributes_type", "dict_type"):
             fields = _fields_of(_model_at(loc))
             issues.append(ConfigIssue(
@@ -452,23 +543,33 @@ def _translate(error: pydantic.ValidationError) -> list[ConfigIssue]:
     return issues
 
 
-def _location(detail: Mapping[str, Any]) -> tuple[str, ...]:
+def _location(detail: Mapping[str, Any]) -> tuple[Any, ...]:
     # Pydantic appends the type of constrained and validated values to the location; drop it.
-    loc = tuple(str(part) for part in detail["loc"])
-    return tuple(part for part in loc if not part.startswith(("constrained-", "function-")))
+    return tuple(part for part in detail["loc"] if not str(part).startswith(("constrained-", "function-")))
 
 
-def _rules_of_parsable_features(values: Mapping[str, Any], error: pydantic.ValidationError) -> list[ConfigIssue]:
-    """The feature rules broken by the part of ``explain:features`` that is valid on its own."""
-    given = values.get("features", {})
-    if not isinstance(given, dict):
-        return []
-    broken = {loc[1] for loc in map(_location, error.errors()) if len(loc) > 1 and loc[0] == "features"}
-    try:
-        features = Features.model_validate({key: value for key, value in given.items() if key not in broken})
-    except pydantic.ValidationError:
-        return []
-    return check_feature_rules(features)
+def _config_key(loc: tuple[Any, ...]) -> str:
+    """``("services", "mlflow", "command", 1)`` → ``explain:services.mlflow.command[1]``, as `--path` takes it."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return f"{NAMESPACE}:{path}"
+
+
+def _format_at(loc: tuple[Any, ...]) -> Optional[Format]:
+    """The string format the field at ``loc`` follows, if it has one."""
+    names = [part for part in loc if not isinstance(part, int)]
+    model = _model_at(tuple(names[:-1]))
+    field = next((field for name, field in (model.model_fields.items() if model and names else ())
+                  if (field.alias or name) == names[-1]), None)
+    pending = [field.annotation, *field.metadata] if field else []
+    while pending:
+        item = pending.pop()
+        pattern = getattr(item, "pattern", None)
+        if isinstance(pattern, str) and pattern in FORMATS:
+            return FORMATS[pattern]
+        pending += [*typing.get_args(item), *getattr(item, "__metadata__", ())]
+    return None
 
 
 def _check_services(config: StackConfig) -> list[ConfigIssue]:
@@ -489,6 +590,7 @@ def _check_services(config: StackConfig) -> list[ConfigIssue]:
         ))
     for service in catalog.SERVICES:
         issues += _settings_without_effect(config, service)
+    issues += _simulator_ui(config)
     for service in config.enabled_services:
         issues += _requests_within_limits(config, service)
         prefix = f"{NAMESPACE}:services.{service.id}.build"
@@ -542,17 +644,52 @@ def _settings_without_effect(config: StackConfig, service: catalog.ServiceSpec) 
                                   config_rm(f"{prefix}.storageSize")))
     if service is catalog.MINIO and settings.resources.requests.memory:
         memory_key = f"{NAMESPACE}:features.memorySize"
-        issues.append(ConfigIssue(
-            f"{prefix}.resources.requests.memory",
-            f"MinIO's memory request is `{memory_key}` (in MB), the seed's setting",
-            f"{config_rm(prefix + '.resources.requests.memory')}, then {config_set(memory_key, 1024)}"))
+        request_key = f"{prefix}.resources.requests.memory"
+        megabytes = math.ceil(quantity_value(settings.resources.requests.memory) / 2**20)
+        spec = FEATURES_BY_KEY["memorySize"]
+        fix = config_rm(request_key)
+        if config.is_enabled(service):
+            fix += f", then {config_set(memory_key, min(max(megabytes, spec.minimum), spec.maximum))}"
+        issues.append(ConfigIssue(request_key, f"MinIO's memory request is `{memory_key}` (in MB), the seed's setting",
+                                  fix))
+    if settings.external_hosts and service is not catalog.MLFLOW:
+        issues.append(ConfigIssue(f"{prefix}.externalHosts", f"only MLflow checks the host names it is called by",
+                                  config_rm(f"{prefix}.externalHosts")))
+    return issues
+
+
+SIMULATOR_UI_FEATURES = {"Time-Series": "timeSeriesLiveDataUi", "Image": "imageLiveDataUi"}
+"""The UI switch of each data type's simulator."""
+
+
+def _simulator_ui(config: StackConfig) -> list[ConfigIssue]:
+    """A simulator UI switched on for another data type's simulator would have no effect."""
+    issues = []
+    for data_type, feature in SIMULATOR_UI_FEATURES.items():
+        if config.features.enabled(feature) and config.data_type != data_type:
+            key = FEATURES_BY_KEY[feature].config_key
+            issues.append(ConfigIssue(
+                key, f"`{feature}` is the UI of the {data_type} simulator, but `dataType` is `{config.data_type}`",
+                f"{config_set(key, False)}   (or: {config_set(NAMESPACE + ':dataType', data_type)})"))
     return issues
 
 
 def _requests_within_limits(config: StackConfig, service: catalog.ServiceSpec) -> list[ConfigIssue]:
-    """A request above its limit passes the schema but the API server refuses the pod."""
+    """Sizes the schema takes but the API server refuses: a request above its limit, a limit or a volume
+    of nothing."""
     sizes = config.resources(service)
+    settings = config.settings(service)
     issues = []
+    prefix = f"{NAMESPACE}:services.{service.id}"
+    zero = [(f"{prefix}.resources.limits.{resource}", getattr(settings.resources.limits, resource), example)
+            for resource, example in (("cpu", "1"), ("memory", "1Gi"))]
+    zero.append((f"{prefix}.storageSize", settings.storage_size, service.storage_size))
+    for key, given, example in zero:
+        if given is not None and quantity_value(given) <= 0:
+            issues.append(ConfigIssue(key, f"{given!r} is no size: it must be more than 0",
+                                      f"{config_set(key, example)}   (or, for the default: {config_rm(key)})"))
+    if issues:
+        return issues
     for resource in ("cpu", "memory"):
         request, limit = getattr(sizes, f"{resource}_request"), getattr(sizes, f"{resource}_limit")
         if quantity_value(request) <= quantity_value(limit):

@@ -27,12 +27,22 @@ def config_reference() -> str:
         ports = ", ".join(f"`{port.service_name}`: {port.port}" for port in service.ports)
         lines.append(f"| `{service.id}` | {service.title} | {_feature_cell(service.feature)} | {ports} |")
     lines += ["", "### Features (`explain:features.<key>`)", "",
-              "| key | type | default | requires | excludes | effect |", "|---|---|---|---|---|---|"]
+              "Every key is validated with the seed's rules and recorded in the `features` output. *This release* "
+              "says what a key changes now; the others take effect with the services and the generated pipeline "
+              "code still to come.", "",
+              "| key | type | default | requires | excludes | effect | this release |", "|---|---|---|---|---|---|---|"]
+    deploys = {service.feature: service for service in catalog.SERVICES if service.feature}
     for spec in FEATURES:
         default = str(spec.default).lower() if spec.is_switch else f"`{spec.default}`"
+        if spec.key in deploys:
+            now = f"deploys `{deploys[spec.key].id}`"
+        elif spec.key in catalog.SERVICE_SETTING_FEATURES:
+            now = f"sets {catalog.SERVICE_SETTING_FEATURES[spec.key]}"
+        else:
+            now = "recorded"
         lines.append(
             f"| `{spec.key}` | {spec.type_name} | {default} | {_keys(spec.requires)} | {_keys(spec.excludes)} "
-            f"| {spec.effect} |"
+            f"| {spec.effect} | {now} |"
         )
     return "\n".join(lines)
 

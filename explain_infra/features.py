@@ -215,13 +215,12 @@ Features = pydantic.create_model(
 def check_feature_rules(features: _FeaturesBase) -> list[ConfigIssue]:
     """Every requires/excludes rule of the feature model that ``features`` breaks."""
     issues: list[ConfigIssue] = []
-    explicitly_set = {field_name for field_name in features.model_fields_set}
     for spec in FEATURES:
         if spec.is_switch:
             active = features.enabled(spec.key)
         else:
-            # A parameter only counts when the user set it: its default is harmless.
-            active = snake_case(spec.key) in explicitly_set
+            # A parameter only counts when the user set it to another value than its default.
+            active = _is_set(features, spec)
         if not active:
             continue
         missing = [required for required in spec.requires if not features.enabled(required)]
@@ -231,8 +230,10 @@ def check_feature_rules(features: _FeaturesBase) -> list[ConfigIssue]:
             # The fix turns on the whole chain, so that following it gives a valid config at once.
             chain = [key for key in requirements_of(spec.key) if not features.enabled(key)]
             turn_on = "; ".join(config_set(FEATURES_BY_KEY[key].config_key, True) for key in chain)
-            turn_off = (config_set(spec.config_key, False) if spec.is_switch
-                        else config_rm(spec.config_key))
+            # Turning it off turns off what is on because of it, so that the alternative works too.
+            turn_off = "; ".join(_switched_off(features, FEATURES_BY_KEY[key])
+                                 for key in [spec.key, *dependents_of(spec.key)]
+                                 if key == spec.key or _is_active(features, FEATURES_BY_KEY[key]))
             issues.append(ConfigIssue(
                 key=spec.config_key,
                 rule=f"`{spec.key}` {what} but requires {needs}, which {'is' if len(missing) == 1 else 'are'} off",
@@ -250,6 +251,29 @@ def check_feature_rules(features: _FeaturesBase) -> list[ConfigIssue]:
                             f"(or: {config_set(spec.config_key, False)})",
                     ))
     return issues
+
+
+def _is_set(features: _FeaturesBase, spec: FeatureSpec) -> bool:
+    field = snake_case(spec.key)
+    return field in features.model_fields_set and getattr(features, field) != spec.default
+
+
+def _is_active(features: _FeaturesBase, spec: FeatureSpec) -> bool:
+    return features.enabled(spec.key) if spec.is_switch else _is_set(features, spec)
+
+
+def _switched_off(features: _FeaturesBase, spec: FeatureSpec) -> str:
+    return config_set(spec.config_key, False) if spec.is_switch else config_rm(spec.config_key)
+
+
+def dependents_of(key: str) -> list[str]:
+    """Every feature that needs ``key``, directly or through another, in the feature model's order."""
+    needing = {key}
+    while True:
+        more = {spec.key for spec in FEATURES if spec.key not in needing and needing.intersection(spec.requires)}
+        if not more:
+            return [spec.key for spec in FEATURES if spec.key in needing and spec.key != key]
+        needing |= more
 
 
 def requirements_of(key: str) -> list[str]:

@@ -8,6 +8,7 @@ show and check.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -203,10 +204,34 @@ def _stack_file(stack: str, root: Optional[Path]) -> Path:
     return path
 
 
+class StackFileLoader(yaml.SafeLoader):
+    """YAML read as Pulumi reads a stack file (YAML 1.2): `yes`, `no`, `on` and `off` are text, not booleans,
+    and a key given twice in one mapping is an error, not the last value silently."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark,
+                    f"key {key!r} is given twice (first at line {seen[key].start_mark.line + 1})", key_node.start_mark)
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+StackFileLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+StackFileLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def _config_section(path: Path) -> dict[Any, Any]:
     try:
         with path.open("rb") as stream:  # bytes: PyYAML reports a wrong encoding as a YAMLError
-            document = yaml.safe_load(stream)
+            document = yaml.load(stream, Loader=StackFileLoader)
     except OSError as error:
         raise StackFileError(f"{path} cannot be read ({error.strerror}): check its permissions") from None
     except yaml.YAMLError as error:
@@ -329,16 +354,32 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+_LEADING_KEYS = ("apiVersion", "kind", "metadata", "name", "namespace")
+"""Keys a manifest begins with, as people write them; every other key follows in alphabetical order."""
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        order = sorted(value, key=lambda key: (_LEADING_KEYS.index(key) if key in _LEADING_KEYS
+                                               else len(_LEADING_KEYS), key))
+        return {key: _canonical(value[key]) for key in order}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    return value
+
+
 def render(evaluation: Evaluation, out_dir: Path) -> list[str]:
     """Write ``plan.json`` and ``manifests/``; return the schema errors (empty when all pass)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    plan = [resource.as_plan_entry() for resource in evaluation.resources]
+    # In a fixed order, so that two renders of one config are the same files: registration order varies.
+    plan = sorted((resource.as_plan_entry() for resource in evaluation.resources),
+                  key=lambda entry: (entry["type"], entry["name"]))
     (out_dir / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
     manifest_dir = out_dir / "manifests"
     _remove(manifest_dir)  # objects of an earlier render that this one no longer has
     manifest_dir.mkdir()
     errors = []
     for file_name, document in manifests(evaluation):
-        (manifest_dir / file_name).write_text(yaml.safe_dump(document, sort_keys=False))
+        (manifest_dir / file_name).write_text(yaml.safe_dump(_canonical(document), sort_keys=False))
         errors += schema_errors(document)
     return errors

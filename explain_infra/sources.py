@@ -65,7 +65,7 @@ def checkout(source: GitSource, work_dir: Path) -> Path:
     """Fetch ``source`` into ``work_dir`` and return its build context folder.
 
     ``work_dir/source.git`` keeps the fetched objects between runs; ``work_dir/context`` holds the
-    exported tree of the fetched commit, whose id is kept in ``work_dir/context.commit``.
+    export of the fetched commit (only the source's folder of it), which ``work_dir/context.commit`` names.
     """
     repository = work_dir / "source.git"
     exported = work_dir / EXPORT_FOLDER
@@ -76,20 +76,21 @@ def checkout(source: GitSource, work_dir: Path) -> Path:
     _git(repository, "fetch", "--quiet", "--depth", "1", "--no-tags", "--", source.url, source.ref or "HEAD",
          what=f"fetching {source.url}" + (f" at `{source.ref}`" if source.ref else ""))
     commit = _git(repository, "rev-parse", "FETCH_HEAD^{commit}").strip()
-    if not (exported.is_dir() and stamp.is_file() and stamp.read_text().strip() == commit):
-        _export(repository, commit, exported)
-        stamp.write_text(commit + "\n")
-    context = source.context_in(work_dir)
-    if not context.is_dir():
+    if source.subdir and not _git(repository, "ls-tree", "-d", "--name-only", commit, "--", source.subdir).strip():
         raise SourceError(f"{source.url} at {commit[:12]} has no folder `{source.subdir}`")
-    return context
+    exported_as = f"{commit} {source.subdir or '.'}"
+    if not (exported.is_dir() and stamp.is_file() and stamp.read_text().strip() == exported_as):
+        _export(repository, commit, source.subdir, exported)
+        stamp.write_text(exported_as + "\n")
+    return source.context_in(work_dir)
 
 
-def _export(repository: Path, commit: str, destination: Path) -> None:
-    """The commit's tree, without ``.git``, as the only content of ``destination``."""
+def _export(repository: Path, commit: str, subdir: Optional[str], destination: Path) -> None:
+    """The commit's tree (or only ``subdir`` of it), without ``.git``, as the only content of ``destination``."""
     shutil.rmtree(destination, ignore_errors=True)
     destination.mkdir(parents=True)
-    archive = subprocess.Popen(["git", "--git-dir", str(repository), "archive", "--format=tar", commit],
+    archive = subprocess.Popen(["git", "--git-dir", str(repository), "archive", "--format=tar", commit,
+                                *(["--", subdir] if subdir else [])],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
@@ -112,6 +113,8 @@ def _git(repository: Path, *args: str, what: Optional[str] = None) -> str:
     except subprocess.TimeoutExpired:
         raise SourceError(f"{what or 'git ' + args[0]}: no answer within {GIT_TIMEOUT_SECONDS} s") from None
     if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()
-        raise SourceError(f"{what or 'git ' + args[0]} failed: {detail[-1] if detail else done.returncode}")
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        # git's own verdicts; its advice after them ("Please make sure you have access…") says less.
+        verdicts = [line for line in lines if line.startswith(("fatal:", "error:"))] or lines[-1:]
+        raise SourceError(f"{what or 'git ' + args[0]} failed: {'; '.join(verdicts) or done.returncode}")
     return done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from helpers import ROOT, raw_config, with_requirements
 from explain_infra import catalog
 from explain_infra.config import default_namespace, load_stack_config, quantity_value
 from explain_infra.errors import ConfigError
-from explain_infra.features import FEATURES, Features
+from explain_infra.features import FEATURES, FEATURES_BY_KEY, Features, dependents_of, requirements_of
 from explain_infra.offline import Evaluation, evaluate, load_stack_file
 
 REQUIRING_SWITCHES = [spec for spec in FEATURES if spec.is_switch and spec.requires]
@@ -126,12 +127,47 @@ def test_wrong_enum_values_list_the_allowed_ones_and_suggest_the_closest(key, ra
 @pytest.mark.parametrize("features,key,words", [
     ({"monitoring": "yes"}, "explain:features.monitoring", "not a boolean"),
     ({"s3TypeDatabase": True, "dataRepository": True, "memorySize": 64}, "explain:features.memorySize", "out of range"),
-    ({"s3TypeDatabase": True, "dataRepository": True, "memorySize": "lots"}, "explain:features.memorySize", "integer"),
+    ({"s3TypeDatabase": True, "dataRepository": True, "memorySize": "lots"}, "explain:features.memorySize",
+     "not a whole number from 128 to 262144"),
+    ({"s3TypeDatabase": True, "dataRepository": True, "memorySize": 1024.5}, "explain:features.memorySize",
+     "not a whole number from 128 to 262144"),
 ])
 def test_wrong_types_and_out_of_range_numbers(features, key, words):
     issue = next(issue for issue in issues_of(raw_config(features)) if issue.key == key)
     assert words in issue.rule
-    assert issue.fix.startswith(f"pulumi config set --path '{key}'")
+    # A value of the wrong type is removed first: `config set` over it would keep its type.
+    wrong_type = "out of range" not in words
+    assert issue.fix.startswith(f"pulumi config rm --path '{key}', then " if wrong_type else "pulumi config set")
+    assert f"pulumi config set --path '{key}' " in issue.fix and "<" not in issue.fix
+
+
+def test_text_given_something_else_names_the_expected_form():
+    raw = raw_config(services={"mlflow": {"resources": {"limits": {"cpu": True}}}})
+    (issue,) = issues_of(raw)
+    assert issue.key == "explain:services.mlflow.resources.limits.cpu"
+    assert "a Kubernetes quantity" in issue.rule and issue.fix.endswith(" 512Mi")
+
+
+def test_a_list_item_is_named_as_pulumi_s_path_syntax_takes_it():
+    raw = raw_config(services={"mlflow": {"command": ["python", 1, True]}})
+    keys = {issue.key for issue in issues_of(raw)}
+    assert keys == {"explain:services.mlflow.command[1]", "explain:services.mlflow.command[2]"}
+
+
+def test_every_problem_is_reported_even_when_some_values_do_not_parse():
+    raw = raw_config({"developmentIde": True, "monitoring": "yes"}, tag="v1 beta", namespace="default",
+                     build={"enabled": True},
+                     services={"mlflow": {"resources": {"requests": {"cpu": "4"}}, "build": {"context": "tools/nope"}}})
+    del raw["explain:dockerHubUser"]
+    keys = {issue.key for issue in issues_of(raw)}
+    assert keys == {"explain:tag", "explain:features.monitoring", "explain:dockerHubUser",
+                    "explain:services.mlflow.resources.limits.cpu", "explain:services.mlflow.build.context",
+                    "explain:namespace"}
+
+
+def test_a_null_anywhere_is_not_set():
+    load_stack_config({**raw_config(), "explain:services": json.dumps({"mlflow": None, "jupyter": {"build": None}})},
+                      "test")
 
 
 def test_malformed_tag_and_quantity():
@@ -142,7 +178,8 @@ def test_malformed_tag_and_quantity():
 
 def test_missing_required_keys():
     issues = issues_of({"explain:tag": "v1"})
-    assert [issue.key for issue in issues] == ["explain:dataType"]
+    # With the data type missing, the rest is still checked: the images it builds need a user.
+    assert [issue.key for issue in issues] == ["explain:dataType", "explain:dockerHubUser"]
     assert issues[0].fix == "pulumi config set explain:dataType Time-Series"
 
 
@@ -192,7 +229,7 @@ def test_other_data_type_has_no_builtin_simulator():
 
 def test_secret_keys_must_be_encrypted():
     raw = raw_config()
-    raw["explain:minioRootPassword"] = "hunter2"
+    raw["explain:minioRootPassword"] = "hunter2-hunter2"
     issue = issues_of(raw)[0]
     assert issue.key == "explain:minioRootPassword"
     assert "--secret" in issue.fix
@@ -258,21 +295,42 @@ def test_the_readme_example_reports_both_problems():
     assert {issue.key for issue in issues_of(raw)} == {"explain:features.automl", "explain:features.monitorng"}
 
 
-def _apply_fix(features: dict, fix: str) -> dict:
-    """Carry out the `pulumi config set --path 'explain:features.X' true|false` commands before `(or: …)`."""
+def _apply_fix(features: dict, fix: str, alternative: bool = False) -> dict:
+    """Carry out the `pulumi config set|rm --path 'explain:features.X' …` commands of a fix: those before
+    `(or: …)`, or with ``alternative`` those inside it."""
+    main, _, other = fix.partition("(or:")
     applied = dict(features)
-    for command in fix.split("(or:")[0].split(";"):
+    for command in (other.rstrip(")") if alternative else main).split(";"):
         words = command.split()
-        key, value = words[-2].strip("'"), words[-1]
-        applied[key.removeprefix("explain:features.")] = value == "true"
+        if words[2] == "rm":
+            applied.pop(words[-1].strip("'").removeprefix("explain:features."))
+        else:
+            key, value = words[-2].strip("'"), words[-1]
+            applied[key.removeprefix("explain:features.")] = value == "true"
     return applied
 
 
 @pytest.mark.parametrize("spec", REQUIRING_SWITCHES, ids=lambda spec: spec.key)
 def test_following_a_requires_fix_gives_a_valid_config(spec):
     features = {spec.key: True}
-    (issue,) = [issue for issue in issues_of(raw_config(features)) if issue.key == spec.config_key]
-    load_stack_config(raw_config(_apply_fix(features, issue.fix)), "test")
+    data_type = "Image" if spec.key == "imageLiveDataUi" else "Time-Series"  # the UI of that simulator
+    (issue,) = [issue for issue in issues_of(raw_config(features, dataType=data_type)) if issue.key == spec.config_key]
+    load_stack_config(raw_config(_apply_fix(features, issue.fix), dataType=data_type), "test")
+
+
+@pytest.mark.parametrize("spec", REQUIRING_SWITCHES, ids=lambda spec: spec.key)
+def test_the_alternative_of_a_requires_fix_turns_off_what_depends_on_it_too(spec):
+    # The switch, and everything that needs it, on: only the switch's own requirement is missing.
+    features = {key: True for key in [spec.key, *dependents_of(spec.key)] if FEATURES_BY_KEY[key].is_switch}
+    features.update({key: True for key in requirements_of(spec.key)})
+    features[spec.requires[0]] = False
+    issue = next(issue for issue in issues_of(raw_config(features)) if issue.key == spec.config_key)
+    load_stack_config(raw_config(_apply_fix(features, issue.fix, alternative=True)), "test")
+
+
+def test_parameters_given_at_their_defaults_count_as_not_set():
+    features = {spec.key: spec.default for spec in FEATURES}  # every key of the feature model, as documented
+    load_stack_config(raw_config(features), "test")
 
 
 def test_a_requires_fix_turns_on_the_whole_chain():
@@ -394,3 +452,62 @@ def test_an_object_given_as_a_scalar_gets_a_path_fix():
     (issue,) = issues_of(raw_config(build="false"))
     assert issue.key == "explain:build" and "must be an object" in issue.rule
     assert issue.fix == "pulumi config rm explain:build, then pulumi config set --path 'explain:build.enabled' <value>"
+
+
+@pytest.mark.parametrize("settings,key,words", [
+    ({"services": {"mlflow": {"storageSize": 0}}}, "explain:services.mlflow.storageSize", "must be more than 0"),
+    ({"services": {"mlflow": {"resources": {"limits": {"cpu": "0"}}}}}, "explain:services.mlflow.resources.limits.cpu",
+     "must be more than 0"),
+    ({"charts": {"minio": {"chart": ""}}}, "explain:charts.minio.chart", "a chart name"),
+    ({"charts": {"minio": {"repository": "not a url"}}}, "explain:charts.minio.repository", "a chart repository URL"),
+    ({"services": {"mlflow": {"command": []}}}, "explain:services.mlflow.command", "is empty"),
+    ({"services": {"mlflow": {"command": [""]}}}, "explain:services.mlflow.command[0]", "is empty"),
+    ({"services": {"mlflow": {"build": {"context": ""}}}}, "explain:services.mlflow.build.context", "is empty"),
+    ({"services": {"jupyter": {"externalHosts": ["x.example.org"]}}}, "explain:services.jupyter.externalHosts",
+     "only MLflow"),
+    ({"services": {"mlflow": {"externalHosts": ["https://x.example.org/"]}}},
+     "explain:services.mlflow.externalHosts[0]", "a host name or IP address"),
+])
+def test_what_kubernetes_helm_or_the_service_would_refuse_later_is_refused_now(settings, key, words):
+    (issue,) = issues_of(raw_config(**settings))
+    assert issue.key == key and words in issue.rule
+
+
+@pytest.mark.parametrize("secret,length", [("minioRootPassword", 8), ("jupyterToken", 8),
+                                           ("mlflowAdminPassword", 12), ("registryPassword", 1)])
+def test_secrets_shorter_than_their_service_takes_are_refused(secret, length):
+    key = f"explain:{secret}"
+    (issue,) = issues_of({**raw_config(), key: "x" * (length - 1)}, secure=frozenset({key}))
+    assert issue.key == key and f"shorter than {length}" in issue.rule
+    load_stack_config({**raw_config(), key: "x" * length}, "test", frozenset({key}))
+
+
+@pytest.mark.parametrize("data_type,feature", [("Time-Series", "imageLiveDataUi"), ("Image", "timeSeriesLiveDataUi"),
+                                               ("Other", "timeSeriesLiveDataUi")])
+def test_a_simulator_ui_of_another_data_type_is_refused(data_type, feature):
+    features = {**with_requirements("liveDataAndDriftSimulation"), feature: True}
+    raw = raw_config(features, dataType=data_type)
+    issue = next(issue for issue in issues_of(raw) if issue.key == f"explain:features.{feature}")
+    assert f"but `dataType` is `{data_type}`" in issue.rule
+    assert issue.fix.startswith(f"pulumi config set --path 'explain:features.{feature}' false")
+
+
+def test_minio_s_memory_request_becomes_memory_size_in_mb_only_while_minio_is_on():
+    request = {"services": {"minio": {"resources": {"requests": {"memory": "3Gi"}}}}}
+    (issue,) = issues_of(raw_config(with_requirements("s3TypeDatabase"), **request))
+    assert issue.fix.endswith("pulumi config set --path 'explain:features.memorySize' 3072")
+    (issue,) = issues_of(raw_config(**request))
+    assert issue.fix == "pulumi config rm --path 'explain:services.minio.resources.requests.memory'"
+
+
+def test_a_secret_in_the_wrong_namespace_is_set_again_as_a_secret():
+    (issue,) = issues_of({**raw_config(), "explain-mlops:jupyterToken": "x" * 20},
+                         secure=frozenset({"explain-mlops:jupyterToken"}))
+    assert issue.fix.endswith("pulumi config set --secret explain:jupyterToken <value>")
+
+
+def test_the_namespace_fix_is_the_stack_s_own_default():
+    (issue,) = issues_of(raw_config(namespace="Prod"), stack="prod2")
+    assert issue.fix == f"pulumi config set explain:namespace {default_namespace('prod2')}"
+    (issue,) = issues_of(raw_config(namespace="default"), stack="prod2")
+    assert issue.fix.startswith(f"pulumi config set explain:namespace {default_namespace('prod2')}")

@@ -61,7 +61,7 @@ def test_a_file_not_shaped_as_a_stack_config_is_refused(stacks, capsys, text, wh
 def test_keys_yaml_reads_as_booleans_or_numbers_are_reported_as_text(stacks, tmp_path, capsys):
     stacks("keys", MINIMAL + "  true: yes\n  42: x\n")
     raw, _ = load_stack_file("keys", tmp_path)
-    assert raw["explain-mlops:True"] == "true" and raw["explain-mlops:42"] == "x"
+    assert raw["explain-mlops:True"] == "yes" and raw["explain-mlops:42"] == "x"  # YAML 1.2: `yes` is text
     err = refused(capsys, "validate", "--stack", "keys")
     assert "explain-mlops:True" in err and "explain-mlops:42" in err
 
@@ -140,3 +140,31 @@ def test_images_lists_what_up_builds_and_what_the_cluster_pulls(stacks, capsys):
     stacks("pushed", MINIMAL)
     assert main(["images", "--stack", "pushed", "--built"]) == 0
     assert capsys.readouterr().out == ""  # scripts/up needs no docker plugin for this stack
+
+
+def test_the_stack_file_reads_as_pulumi_reads_it(stacks, capsys):
+    """YAML 1.2, as Pulumi: `yes`/`on` are text, so refused where a boolean belongs; a key twice is an error."""
+    stacks("yes", MINIMAL + "  explain:features:\n    developmentIde: yes\n    monitoring: on\n")
+    err = refused(capsys, "validate", "--stack", "yes")
+    assert "explain:features.developmentIde: 'yes' is not a boolean" in err
+    assert "explain:features.monitoring: 'on' is not a boolean" in err
+    stacks("twice", MINIMAL + "  explain:tag: v3\n")
+    err = refused(capsys, "validate", "--stack", "twice")
+    assert "key 'explain:tag' is given twice (first at line 3)" in err and "Traceback" not in err
+
+
+def test_render_into_a_file_is_a_clear_error(stacks, tmp_path, capsys):
+    stacks("plain", MINIMAL)
+    (tmp_path / "afile").write_text("")
+    err = refused(capsys, "render", "--stack", "plain", "--out", str(tmp_path / "afile"))
+    assert "afile" in err and "not a folder" in err
+
+
+def test_two_renders_of_a_stack_are_byte_for_byte_the_same(stacks, tmp_path):
+    stacks("same", BUILDING + "  explain:features:\n    dataRepository: true\n    s3TypeDatabase: true\n")
+    for out in ("first", "second"):
+        assert main(["render", "--stack", "same", "--out", str(tmp_path / out)]) == 0
+    for path in (tmp_path / "first").rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".yaml"):
+            twin = tmp_path / "second" / path.relative_to(tmp_path / "first")
+            assert twin.read_text().replace("/second/", "/first/") == path.read_text(), path.name

@@ -10,6 +10,7 @@ import pytest
 from helpers import ROOT, names, objects, raw_config, run, with_requirements
 
 from explain_infra import catalog
+from explain_infra.features import FEATURES, requirements_of
 from explain_infra.offline import SECRET_SHOWN_AS, UNKNOWN_SHOWN_AS, EchoMocks, evaluate, load_stack_file, manifests, render, schema_errors
 
 SERVICE_FEATURES = [service for service in catalog.SERVICES if service.feature]
@@ -357,3 +358,45 @@ def test_component_outputs_resolve_under_the_mock_runtime():
 
     check()
     assert checked == [True]
+
+
+def test_an_exposed_mlflow_also_answers_private_addresses_and_the_names_given():
+    def allowed(settings):
+        container = _container(run(raw_config(services={"mlflow": settings})), "ml-flow")
+        return container["args"][container["args"].index("--allowed-hosts") + 1].split(",")
+
+    inside = allowed({})
+    assert "10.*" not in inside
+    exposed = allowed({"serviceType": "LoadBalancer", "externalHosts": ["mlflow.example.org", "203.0.113.7:*"]})
+    assert set(inside) < set(exposed) and {"10.*", "192.168.*", "mlflow.example.org", "203.0.113.7:*"} <= set(exposed)
+
+
+def test_the_image_simulator_starts_with_flask_s_cli_on_the_platform_s_port(tmp_path):
+    features = with_requirements("liveDataAndDriftSimulation")
+    evaluation = evaluate(raw_config(features, dataType="Image", build={"enabled": True}), "img",
+                          build_dir=tmp_path)
+    (image,) = [r for r in evaluation.of_type("docker:index/image:Image") if "data-streaming" in r.inputs["imageName"]]
+    dockerfile = open(image.inputs["build"]["dockerfile"]).read()
+    assert 'CMD ["flask", "--app", "flask_app", "run", "--host", "0.0.0.0", "--port", "5020"]' in dockerfile
+    assert "COPY --chown=10001 . /opt/explain/simulator/" in dockerfile  # it writes its uploads next to its code
+    assert image.inputs["build"]["context"].endswith("/data-streaming/context")  # the pinned commit's export
+
+
+def test_minio_quantities_reach_helm_as_given():
+    limits = {"cpu": "010", "memory": "1e9"}
+    evaluation = run(raw_config(with_requirements("s3TypeDatabase"), services={"minio": {"resources": {"limits": limits}}}))
+    assert objects(evaluation, "Release")[0]["values"]["resources"]["limits"] == limits
+
+
+OTHER_VALUES = {"memorySize": 1024, "xaiAlgorithm": "LIME", "userGuidedModelSelectionKind": "NN"}
+
+
+@pytest.mark.parametrize("spec", FEATURES, ids=lambda spec: spec.key)
+def test_exactly_the_features_the_readme_says_change_what_this_release_deploys(spec):
+    base = {key: True for key in requirements_of(spec.key)}
+    changed = {**base, spec.key: True if spec.is_switch else OTHER_VALUES[spec.key]}
+    data_type = "Image" if spec.key == "imageLiveDataUi" else "Time-Series"
+    before, after = (dict(manifests(run(raw_config(features, dataType=data_type), stack="effect")))
+                     for features in (base, changed))
+    says_it_does = spec.key in {s.feature for s in catalog.SERVICES} | set(catalog.SERVICE_SETTING_FEATURES)
+    assert (before != after) == says_it_does

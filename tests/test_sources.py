@@ -61,7 +61,8 @@ def test_checkout_exports_the_default_branch_without_git_metadata(simulator_repo
     context = checkout(GitSource(f"file://{simulator_repository}"), tmp_path / "work")
     assert (context / "app" / "app.py").read_text() == "VERSION = 2\n"
     assert not (context / ".git").exists()
-    assert (tmp_path / "work" / "context.commit").read_text().strip() == git(simulator_repository, "rev-parse", "HEAD")
+    head = git(simulator_repository, "rev-parse", "HEAD")
+    assert (tmp_path / "work" / "context.commit").read_text().strip() == f"{head} ."
 
 
 def test_checkout_of_a_ref_and_folder(simulator_repository, tmp_path):
@@ -88,8 +89,19 @@ def test_an_unchanged_source_leaves_the_context_untouched_and_a_new_commit_repla
 def test_a_missing_folder_or_repository_is_a_clear_error(simulator_repository, tmp_path):
     with pytest.raises(SourceError, match="has no folder `service`"):
         checkout(GitSource(f"file://{simulator_repository}", subdir="service"), tmp_path / "a")
-    with pytest.raises(SourceError, match=r"fetching file://.*nowhere at `v9` failed"):
+    with pytest.raises(SourceError, match=r"fetching file://.*nowhere at `v9` failed: fatal: .*nowhere"):
         checkout(GitSource(f"file://{tmp_path}/nowhere", ref="v9"), tmp_path / "b")
+
+
+def test_only_the_folder_is_exported_so_the_rest_of_the_repository_cannot_stop_it(simulator_repository, tmp_path):
+    (simulator_repository / "docs").mkdir()
+    (simulator_repository / "docs" / "host-link").symlink_to("/etc/hostname")  # refused by a whole export
+    git(simulator_repository, "add", ".")
+    git(simulator_repository, "commit", "--quiet", "-m", "docs")
+    context = checkout(GitSource(f"file://{simulator_repository}", subdir="app"), tmp_path / "work")
+    assert sorted(path.name for path in context.parent.rglob("*")) == ["app", "app.py"]
+    with pytest.raises(SourceError, match="cannot be exported safely"):
+        checkout(GitSource(f"file://{simulator_repository}"), tmp_path / "whole")
 
 
 def built_simulator(context: str) -> dict:
