@@ -315,6 +315,11 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
         if key not in allowed:
             issues.append(_unknown_key(full_key, key, sorted(allowed | set(SECRET_KEYS))))
             continue
+        if full_key in secure_keys:
+            # Encrypted, it could not be checked offline nor read in a preview; it protects nothing.
+            issues.append(ConfigIssue(full_key, f"`{key}` is not a secret, but is stored encrypted",
+                                      f"pulumi config set {full_key} <value>   (without --secret)"))
+            continue
         decoded = _without_nulls(_decode(value))
         if decoded is not None:
             values[key] = decoded
@@ -323,7 +328,8 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
     try:
         config = StackConfig.model_validate(values)
     except pydantic.ValidationError as error:
-        parse_issues = _translate(error, stack)
+        # A key refused above (stored encrypted, say) is not also reported as missing.
+        parse_issues = [issue for issue in _translate(error, stack) if issue.key not in {i.key for i in issues}]
         # Check the rest too, on the config without the values that failed, so that every problem is
         # reported at once; a problem of a removed value is not reported a second time.
         parsable = _parsable_part(values, error, stack)

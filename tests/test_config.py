@@ -511,3 +511,9 @@ def test_the_namespace_fix_is_the_stack_s_own_default():
     assert issue.fix == f"pulumi config set explain:namespace {default_namespace('prod2')}"
     (issue,) = issues_of(raw_config(namespace="default"), stack="prod2")
     assert issue.fix.startswith(f"pulumi config set explain:namespace {default_namespace('prod2')}")
+
+
+def test_a_setting_that_is_not_a_secret_is_not_stored_encrypted():
+    raw = raw_config()
+    (issue,) = issues_of(raw, secure=frozenset({"explain:tag"}))
+    assert issue.key == "explain:tag" and "not a secret" in issue.rule and "without --secret" in issue.fix
