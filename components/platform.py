@@ -26,8 +26,6 @@ JUPYTER_TOKEN_SECRET = "jupyter-token"
 MLFLOW_CREDENTIALS_SECRET = "mlflow-credentials"
 MLFLOW_SERVER_KEY_SECRET = "mlflow-server-key"
 MLFLOW_ADMIN_USER = "explain-admin"
-MLFLOW_PRIVATE_HOSTS = ("10.*", *(f"172.{block}.*" for block in range(16, 32)), "192.168.*")
-"""The private IPv4 ranges, as MLflow allows them by default."""
 MLFLOW_DATA = "/mlflow"
 """Mount path of MLflow's data volume: runs, users and (without MinIO) artifacts."""
 MLFLOW_ARTIFACT_BUCKET = "mlflow-artifacts"
@@ -199,7 +197,7 @@ class Platform(pulumi.ComponentResource):
                 dockerfile_dir=self._work_dir(service),
                 platform=config.build.platform,
                 registry_server=registry,
-                registry_username=config.docker_hub_user,
+                registry_username=config.registry.username or config.docker_hub_user,
                 registry_password=self._args.secrets.registry_password,
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -251,6 +249,7 @@ class Platform(pulumi.ComponentResource):
             data_claim="minio-data",
             resources=dataclasses.asdict(config.resources(service)),
             service_type=settings.service_type,
+            pull_secret=config.registry.pull_secret,
             api_port=service.ports[0].port,
             console_port=service.ports[1].port,
             buckets=[MLFLOW_ARTIFACT_BUCKET, DATA_BUCKET],
@@ -292,6 +291,7 @@ class Platform(pulumi.ComponentResource):
                 probe_path=probe_path,
                 data=self._data_volume(service, f"{app}-data", data_mount) if data_mount else None,
                 labels=self._labels,
+                pull_secret=self._config.registry.pull_secret,
                 **dataclasses.asdict(self._config.resources(service)),
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -331,11 +331,8 @@ class Platform(pulumi.ComponentResource):
         names = [service, f"{service}.{self._config.namespace}", f"{service}.{self._config.namespace}.svc",
                  f"{service}.{self._config.namespace}.svc.cluster.local"]
         allowed_hosts = [host for name in names for host in (name, f"{name}:*")] + ["localhost:*", "127.0.0.1:*"]
-        settings = self._config.settings(catalog.MLFLOW)
-        if settings.service_type != "ClusterIP":
-            # Exposed: also the nodes' and load balancers' private addresses (MLflow's own default), and
-            # the names the user says clients outside call it by.
-            allowed_hosts += [*MLFLOW_PRIVATE_HOSTS, *(settings.external_hosts or ())]
+        # And the names clients outside call it by: through an Ingress, a node port or a load balancer.
+        allowed_hosts += self._config.settings(catalog.MLFLOW).external_hosts or ()
         return ["--host", "0.0.0.0", "--port", str(port.target_port),
                 "--backend-store-uri", f"sqlite:///{MLFLOW_DATA}/mlflow.db",
                 "--serve-artifacts", "--artifacts-destination", destination,

@@ -14,6 +14,12 @@ import pulumi_kubernetes as k8s
 GENERATED_REVISION = "generated"
 
 
+def revision_of(place: str, value: str) -> str:
+    """16 hex digits that change with ``value``: scrypt, so that each guess at a value costs ~50 ms and
+    16 MiB, salted with the Secret's namespace and name."""
+    return hashlib.scrypt(value.encode(), salt=place.encode(), n=2**14, r=8, p=1, dklen=8).hex()
+
+
 @dataclass(frozen=True)
 class GeneratedSecretArgs:
     namespace: pulumi.Input[str]
@@ -63,10 +69,9 @@ class GeneratedSecret(pulumi.ComponentResource):
             ),
         )
         self.secret_name = secret.metadata.name
-        # A generated value never changes once created. A given one: a digest salted with the Secret's place,
-        # not secret itself (as a Helm chart's checksum annotation), so the pod template stays readable.
+        # A generated value never changes once created. A given one: a slow hash salted with the Secret's place
+        # (scrypt, as a password file holds), readable in the pod template without giving the value away.
         self.revision = GENERATED_REVISION if generated else pulumi.Output.unsecret(
             pulumi.Output.all(args.namespace, value).apply(
-                lambda place_and_value: hashlib.sha256(
-                    f"{place_and_value[0]}/{args.secret_name}={place_and_value[1]}".encode()).hexdigest()[:16]))
+                lambda place_and_value: revision_of(f"{place_and_value[0]}/{args.secret_name}", place_and_value[1])))
         self.register_outputs({"secret_name": self.secret_name, "revision": self.revision})

@@ -63,6 +63,8 @@ class WorkloadServiceArgs:
     """HTTP path for readiness and liveness; None probes the TCP port."""
     data: Optional[DataVolume] = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    pull_secret: Optional[str] = None
+    """An existing image pull Secret of the namespace, for a private registry."""
 
 
 class WorkloadService(pulumi.ComponentResource):
@@ -142,6 +144,8 @@ class WorkloadService(pulumi.ComponentResource):
                         annotations={SECRET_REVISIONS_ANNOTATION: secret_revisions} if args.secret_env else None),
                     spec=k8s.core.v1.PodSpecArgs(
                         automount_service_account_token=False,
+                        image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=args.pull_secret)]
+                        if args.pull_secret else None,
                         security_context=k8s.core.v1.PodSecurityContextArgs(
                             run_as_non_root=True,
                             run_as_user=NON_ROOT_UID,

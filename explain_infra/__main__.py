@@ -9,8 +9,8 @@ from typing import Any
 
 from .config import load_stack_config
 from .errors import ConfigError
-from .offline import (DOCKERFILES, PROJECT, RENDERED, StackFileError, clear_rendered, evaluate, load_stack_file,
-                      render)
+from .offline import DOCKERFILES, PROJECT, RENDERED, ForeignOutputError, clear_rendered, evaluate, render
+from .stack_file import StackFileError, load_stack_file
 
 
 def _stack_name(given: str) -> str:
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ConfigError, StackFileError, FileNotFoundError) as error:
+    except (ConfigError, StackFileError, ForeignOutputError, FileNotFoundError) as error:
         print(error, file=sys.stderr)
         return 1
 

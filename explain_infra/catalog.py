@@ -118,8 +118,8 @@ SERVICE_SETTING_FEATURES: dict[str, str] = {
     "memorySize": "MinIO's memory request",
     "driftDetection": "what the monitoring API computes",
     "explanatoryMonitoring": "what the monitoring API computes",
-    "timeSeriesLiveDataUi": "the time-series simulator's UI",
-    "imageLiveDataUi": "the image simulator's (its data type's only UI)",
+    "timeSeriesLiveDataUi": "the time-series simulator's live page (`SIMULATOR_UI_ENABLED`)",
+    "imageLiveDataUi": "`SIMULATOR_UI_ENABLED`, which the pinned image tool, a UI throughout, does not read",
 }
 """Features that change a setting of a deployed service, and which."""
 SERVICES_BY_ID: dict[str, ServiceSpec] = {spec.id: spec for spec in SERVICES}

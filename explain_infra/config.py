@@ -23,7 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from . import catalog
 from .errors import ConfigError, ConfigIssue, config_rm, config_set
-from .features import FEATURES_BY_KEY, Features, check_feature_rules, snake_case
+from .features import FEATURES_BY_KEY, ConfigBool, Features, check_feature_rules, snake_case
 from .sources import GitSource, is_git_url
 
 NAMESPACE = "explain"
@@ -39,6 +39,8 @@ SECRET_KEYS: dict[str, str] = {
     "registryPassword": "password or access token to push built images to the registry",
 }
 """Top-level keys that must be set with ``pulumi config set --secret``; never part of the models."""
+SECRET_REFUSED: dict[str, tuple[str, ...]] = {"mlflowAdminPassword": ("password1234",)}
+"""Values a service refuses outright: MLflow, the default password its older releases shipped."""
 SECRET_MIN_LENGTH: dict[str, int] = {"minioRootPassword": 8, "jupyterToken": 8, "mlflowAdminPassword": 12,
                                      "registryPassword": 1}
 """Shortest value of each secret: what MinIO (8) and MLflow (12) refuse below, and no guessable token."""
@@ -146,7 +148,7 @@ class Resources(ConfigModel):
 
 
 class BuildSettings(ConfigModel):
-    enabled: Optional[bool] = pydantic.Field(None, description="build this image (default: `build.enabled`)")
+    enabled: Optional[ConfigBool] = pydantic.Field(None, description="build this image (default: `build.enabled`)")
     context: Optional[NonEmptyText] = pydantic.Field(None, description="build context: a folder or a git URL")
     image: Optional[ImageRef] = pydantic.Field(
         None, description="a prebuilt image reference to deploy instead (implies no build)"
@@ -159,12 +161,13 @@ class ServiceSettings(ConfigModel):
         "ClusterIP", description="exposure outside the cluster is opt-in")
     storage_size: Optional[Quantity] = pydantic.Field(None, description="size of the data volume (default: per service)")
     build: BuildSettings = BuildSettings()
-    command: Optional[tuple[NonEmptyText, ...]] = pydantic.Field(
+    command: Optional[tuple[Annotated[NonEmptyText, pydantic.BeforeValidator(_number_as_text)], ...]] = pydantic.Field(
         None, min_length=1, description="container command override (the simulator's entrypoint, for instance)"
     )
     external_hosts: Optional[tuple[ExternalHost, ...]] = pydantic.Field(
-        None, description="MLflow only: host names clients outside the cluster call it by, when `serviceType` "
-                          "exposes it (it answers only names it knows)")
+        None, description="MLflow only: host names (`name`, `name:port`, `name:*`) clients outside the cluster "
+                          "call it by, through an Ingress, a node port or a load balancer; it answers only names "
+                          "it knows. Required when `serviceType` exposes it")
 
 
 class Services(ConfigModel):
@@ -183,10 +186,15 @@ class RegistrySettings(ConfigModel):
     mirror: Optional[RegistryHost] = pydantic.Field(
         None, description="air-gapped clusters: pull every third-party image from this registry instead"
     )
+    username: Optional[NonEmptyText] = pydantic.Field(
+        None, description="user that logs in to push built images, with `registryPassword` (default: `dockerHubUser`)")
+    pull_secret: Optional[DnsSubdomain] = pydantic.Field(
+        None, description="private registries: an existing `kubernetes.io/dockerconfigjson` Secret of the namespace "
+                          "that every pod pulls its image with")
 
 
 class BuildDefaults(ConfigModel):
-    enabled: bool = pydantic.Field(True, description="build and push images (off: deploy existing tags)")
+    enabled: ConfigBool = pydantic.Field(True, description="build and push images (off: deploy existing tags)")
     platform: Platform = pydantic.Field("linux/amd64", description="OS/architecture of built images")
 
 
@@ -220,7 +228,7 @@ class StackConfig(ConfigModel):
     features: Features = Features()
     namespace: DnsLabel = pydantic.Field(
         description="namespace of the whole platform", json_schema_extra={"default_text": "`explain-<stack>`"})
-    create_namespace: bool = pydantic.Field(
+    create_namespace: ConfigBool = pydantic.Field(
         True, description="create the namespace (kept on destroy, with the data volumes in it)")
     registry: RegistrySettings = RegistrySettings()
     build: BuildDefaults = BuildDefaults()
@@ -254,13 +262,10 @@ class StackConfig(ConfigModel):
         return service.build_context
 
     def simulator_command(self) -> tuple[str, ...]:
-        """The simulator image's command: from config, else the one of the data type's built-in source."""
+        """The simulator image's command: from config, else the one of the data type's built-in tool."""
         settings = self.settings(catalog.DATA_STREAMING)
-        if settings.command:
-            return settings.command
-        if settings.build.context is None and self.data_type in catalog.SIMULATOR_COMMANDS:
-            return catalog.SIMULATOR_COMMANDS[self.data_type]
-        return catalog.DEFAULT_SIMULATOR_COMMAND
+        # A clone of the built-in tool (the fix for a source that cannot be fetched) starts the same way.
+        return settings.command or catalog.SIMULATOR_COMMANDS.get(self.data_type, catalog.DEFAULT_SIMULATOR_COMMAND)
 
     def resources(self, service: catalog.ServiceSpec) -> catalog.ResourceDefaults:
         """Requests and limits of the service's container: config where given, else the service's defaults."""
@@ -300,6 +305,10 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
             if full_key not in secure_keys:
                 issues.append(ConfigIssue(full_key, f"`{key}` is a secret and must be stored encrypted",
                                           f"pulumi config set --secret {full_key} <value>"))
+            elif str(value) in SECRET_REFUSED.get(key, ()):
+                issues.append(ConfigIssue(full_key, f"`{key}` is a well-known default the service refuses",
+                                          f"pulumi config set --secret {full_key} <another value>   "
+                                          f"(or, to have one generated: pulumi config rm {full_key})"))
             elif len(str(value)) < SECRET_MIN_LENGTH.get(key, 0):
                 issues.append(ConfigIssue(
                     full_key, f"`{key}` is shorter than {SECRET_MIN_LENGTH[key]} characters",
@@ -313,12 +322,14 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
                 f"pulumi config rm {full_key}, then pulumi config set --path '{full_key}' <value>"))
             continue
         if key not in allowed:
-            issues.append(_unknown_key(full_key, key, sorted(allowed | set(SECRET_KEYS))))
+            issues.append(_unknown_key((key,), sorted(allowed | set(SECRET_KEYS))))
             continue
         if full_key in secure_keys:
             # Encrypted, it could not be checked offline nor read in a preview; it protects nothing.
-            issues.append(ConfigIssue(full_key, f"`{key}` is not a secret, but is stored encrypted",
-                                      f"pulumi config set {full_key} <value>   (without --secret)"))
+            fix = (f"set again without --secret each value under it that was set with --secret: "
+                   f"pulumi config set --path '{full_key}.<key>' <value>" if _model_at((key,)) is not None
+                   else f"pulumi config set {full_key} <value>   (without --secret)")
+            issues.append(ConfigIssue(full_key, f"`{key}` is not a secret, but is stored encrypted", fix))
             continue
         decoded = _without_nulls(_decode(value))
         if decoded is not None:
@@ -330,11 +341,10 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
     except pydantic.ValidationError as error:
         # A key refused above (stored encrypted, say) is not also reported as missing.
         parse_issues = [issue for issue in _translate(error, stack) if issue.key not in {i.key for i in issues}]
-        # Check the rest too, on the config without the values that failed, so that every problem is
-        # reported at once; a problem of a removed value is not reported a second time.
-        parsable = _parsable_part(values, error, stack)
-        reported = {issue.key for issue in parse_issues}
-        later = [issue for issue in _checks(parsable, stack) if issue.key not in reported] if parsable else []
+        # Check the rest too, with what the refused values meant or without them, so that every problem
+        # is reported at once; a value left out is not reported a second time (as missing, say).
+        parsable, left_out = _parsable_part(values, error, stack)
+        later = [issue for issue in _checks(parsable, stack) if issue.key not in left_out] if parsable else []
         raise ConfigError(issues + parse_issues + later) from None
     issues += _checks(config, stack)
     if issues:
@@ -344,26 +354,82 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
 
 def _checks(config: StackConfig, stack: str) -> list[ConfigIssue]:
     """The rules of a config that parses: the feature model's, the services' and the namespace's."""
-    return check_feature_rules(config.features) + _check_services(config) + _check_namespace(config, stack)
+    ui_issues = _simulator_ui(config)
+    # A UI of the other data type's simulator: turning it off is the fix, not turning on what it requires.
+    feature_issues = [issue for issue in check_feature_rules(config.features)
+                      if issue.key not in {ui_issue.key for ui_issue in ui_issues}]
+    return feature_issues + ui_issues + _check_services(config) + _check_namespace(config, stack)
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system, say: no such folder either
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+_NOTHING = object()
+"""What ``_meant`` returns when a value's meaning cannot be told."""
+_TRUE_WORDS, _FALSE_WORDS = ("true", "yes", "y", "on", "1"), ("false", "no", "n", "off", "0")
+
+
+def _meant(detail: Mapping[str, Any]) -> Any:
+    """The valid value a refused one most likely meant: `"no"` → false, `"4096"` → 4096, `image` → `Image`,
+    a number out of range → its bound; ``_NOTHING`` when it cannot be told."""
+    kind, given = detail["type"], detail.get("input")
+    if kind == "literal_error":
+        return _closest_choice(given, re.findall(r"'([^']*)'", detail["ctx"]["expected"]))
+    if kind.startswith("bool"):
+        word = str(given).strip().lower()
+        return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else _NOTHING
+    if kind.startswith("int"):
+        try:
+            number = Decimal(str(given).strip())
+        except InvalidOperation:
+            return _NOTHING
+        return int(number) if number == number.to_integral_value() else _NOTHING
+    if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
+        return next(iter(detail["ctx"].values()))
+    return _NOTHING
 
 
 _STAND_INS = {"dataType": "Time-Series", "tag": "v0"}
-"""Valid values for required keys that failed, so that the rest of the config can still be checked."""
+"""Valid values for required keys whose meaning cannot be told, so that the rest can still be checked."""
 
 
-def _parsable_part(values: Mapping[str, Any], error: pydantic.ValidationError, stack: str) -> Optional[StackConfig]:
-    """``values`` without every value that failed to parse, as a config; None if it still does not parse."""
+def _stand_in(loc: tuple[Any, ...], detail: Mapping[str, Any], stack: str) -> Any:
+    """A valid value in place of a refused one for the second pass: what it meant, else one that keeps a
+    feature parameter set (so its requirement is still checked), else ``_NOTHING`` (drop it)."""
+    meant = _meant(detail)
+    if meant is not _NOTHING:
+        return meant
+    if loc == ("namespace",):
+        return default_namespace(stack)
+    if len(loc) == 1 and loc[0] in _STAND_INS:
+        return _STAND_INS[loc[0]]
+    spec = FEATURES_BY_KEY.get(loc[1]) if len(loc) == 2 and loc[0] == "features" else None
+    if spec is not None and not spec.is_switch:
+        choices = spec.choices or (spec.minimum, spec.maximum)
+        return next(choice for choice in choices if choice != spec.default)
+    return _NOTHING
+
+
+def _parsable_part(values: Mapping[str, Any], error: pydantic.ValidationError,
+                   stack: str) -> tuple[Optional[StackConfig], set[str]]:
+    """``values`` with a stand-in for every value that failed to parse, or without it, as a config (None if it
+    still does not parse), and the keys of the values left out."""
     pruned = copy.deepcopy(dict(values))
+    left_out: set[str] = set()
     for detail in error.errors():
-        loc = [part for part in detail["loc"] if not str(part).startswith(("constrained-", "function-"))]
-        if detail["type"] == "missing" or len(loc) == 1:
-            key = str(loc[0]) if loc else ""
-            if key == "namespace":
-                pruned[key] = default_namespace(stack)
-            elif key in _STAND_INS:
-                pruned[key] = _STAND_INS[key]
-            else:
-                pruned.pop(key, None)
+        loc = _location(detail)
+        if not loc:
             continue
         container: Any = pruned
         for part in loc[:-1]:
@@ -372,14 +438,21 @@ def _parsable_part(values: Mapping[str, Any], error: pydantic.ValidationError, s
             except (KeyError, IndexError, TypeError):
                 container = None
                 break
+        stand_in = _stand_in(loc, detail, stack)
+        if stand_in is _NOTHING:
+            left_out.add(_config_key(loc))
         if isinstance(container, dict):
-            container.pop(loc[-1], None)
+            if stand_in is _NOTHING:
+                container.pop(loc[-1], None)
+            else:
+                container[loc[-1]] = stand_in
         elif isinstance(container, list) and isinstance(loc[-1], int) and loc[-1] < len(container):
-            container[loc[-1]] = None  # keep the other items where they are; removed below
+            # In place, or None, removed below: the other items stay where they are.
+            container[loc[-1]] = None if stand_in is _NOTHING else stand_in
     try:
-        return StackConfig.model_validate(_without_nulls(pruned))
+        return StackConfig.model_validate(_without_nulls(pruned)), left_out
     except pydantic.ValidationError:
-        return None
+        return None, left_out
 
 
 def default_namespace(stack: str) -> str:
@@ -451,14 +524,15 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-def _unknown_key(full_key: str, leaf: str, valid: list[str]) -> ConfigIssue:
+def _unknown_key(loc: tuple[Any, ...], valid: list[str]) -> ConfigIssue:
+    """``loc`` is the unknown key's path under ``explain:``; ``valid`` the keys its parent takes."""
+    full_key, leaf = _config_key(loc), str(loc[-1])
     close = difflib.get_close_matches(leaf, valid, n=1, cutoff=0.6)
-    parent = full_key[: -len(leaf)] if leaf else full_key
-    suggestion = f"{parent}{close[0]}" if close else None
+    suggestion = _config_key((*loc[:-1], close[0])) if close else None
     rule = f"unknown key `{leaf}`" + (f"; did you mean `{close[0]}`?" if close else "")
     rule += f" (valid keys here: {', '.join(valid)})"
     fix = config_rm(full_key)
-    if suggestion and close[0] in SECRET_KEYS and parent == f"{NAMESPACE}:":
+    if suggestion and close[0] in SECRET_KEYS and len(loc) == 1:
         fix += f", then pulumi config set --secret {suggestion} <value>"
     elif suggestion:
         fix += f", then set `{suggestion}` instead"
@@ -505,18 +579,17 @@ def _translate(error: pydantic.ValidationError, stack: str) -> list[ConfigIssue]
         given = detail.get("input")
         leaf = str(loc[-1]) if loc else ""
         if kind == "extra_forbidden":
-            issues.append(_unknown_key(key, leaf, _fields_of(_model_at(loc[:-1]))))
+            issues.append(_unknown_key(loc, _fields_of(_model_at(loc[:-1]))))
         elif kind == "missing":
             example = {"dataType": "Time-Series", "tag": "v1.0"}.get(leaf, "<value>")
             issues.append(ConfigIssue(key, f"`{leaf}` is required", config_set(key, example)))
         elif kind == "literal_error":
             allowed = re.findall(r"'([^']*)'", detail["ctx"]["expected"])
             issues.append(ConfigIssue(key, f"{given!r} is not allowed; must be one of {', '.join(allowed)}",
-                                      config_set(key, _closest_choice(given, allowed))))
+                                      config_set(key, _meant(detail))))
         elif kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
-            bound = next(iter(detail["ctx"].values()))
             issues.append(ConfigIssue(key, f"{given!r} is out of range: {detail['msg'].lower()}",
-                                      config_set(key, bound)))
+                                      config_set(key, _meant(detail))))
         elif kind in ("string_pattern_mismatch", "string_type"):
             fmt = _format_at(loc)
             what = f"must be {fmt.description}" if fmt else "must be text"
@@ -524,14 +597,17 @@ def _translate(error: pydantic.ValidationError, stack: str) -> list[ConfigIssue]
             problem = "is malformed" if kind == "string_pattern_mismatch" else "is not text"
             issues.append(ConfigIssue(key, f"{given!r} {problem}: {what}", config_set(key, example)))
         elif kind.startswith("bool"):
-            # `config set` over a value of another type keeps that type ("true" stays text): remove it first.
+            meant = _meant(detail)
+            # `config set` over a value of another type keeps that type ("yes" stays text): remove it first.
             issues.append(ConfigIssue(key, f"{given!r} is not a boolean (true or false)",
-                                      f"{config_rm(key)}, then {config_set(key, True)}"))
+                                      f"{config_rm(key)}, then {config_set(key, 'true|false' if meant is _NOTHING else meant)}"))
         elif kind.startswith("int"):
             spec = FEATURES_BY_KEY.get(leaf) if loc[:1] == ("features",) else None
             span = f" from {spec.minimum} to {spec.maximum}" if spec and spec.minimum is not None else ""
+            meant = _meant(detail)
+            example = meant if meant is not _NOTHING else spec.default if spec else "<number>"
             issues.append(ConfigIssue(key, f"{given!r} is not a whole number{span}",
-                                      f"{config_rm(key)}, then {config_set(key, spec.default if spec else '<number>')}"))
+                                      f"{config_rm(key)}, then {config_set(key, example)}"))
         elif kind in ("too_short", "string_too_short"):
             issues.append(ConfigIssue(key, f"{given!r} is empty", f"{config_rm(key)}   (or set it to a value)"))
         elif kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -558,7 +634,12 @@ def _config_key(loc: tuple[Any, ...]) -> str:
     """``("services", "mlflow", "command", 1)`` → ``explain:services.mlflow.command[1]``, as `--path` takes it."""
     path = ""
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif "." in str(part) and path:
+            path += f'["{part}"]'  # a key with a dot in it, inside an object: `--path` takes it so
+        else:
+            path += f".{part}" if path else str(part)
     return f"{NAMESPACE}:{path}"
 
 
@@ -596,7 +677,6 @@ def _check_services(config: StackConfig) -> list[ConfigIssue]:
         ))
     for service in catalog.SERVICES:
         issues += _settings_without_effect(config, service)
-    issues += _simulator_ui(config)
     for service in config.enabled_services:
         issues += _requests_within_limits(config, service)
         prefix = f"{NAMESPACE}:services.{service.id}.build"
@@ -618,7 +698,7 @@ def _check_services(config: StackConfig) -> list[ConfigIssue]:
                 issues.append(ConfigIssue(
                     f"{prefix}.context", f"`{context}` is malformed: {error}",
                     config_set(prefix + ".context", "https://<host>/<repository>.git#<ref>:<folder>")))
-        elif not (PROJECT_ROOT / context).is_dir():
+        elif not _is_folder(PROJECT_ROOT / context):
             issues.append(ConfigIssue(
                 f"{prefix}.context",
                 f"build context folder `{context}` does not exist (relative to {PROJECT_ROOT})",
@@ -626,7 +706,8 @@ def _check_services(config: StackConfig) -> list[ConfigIssue]:
                 f"{config_set(prefix + '.context', '<git URL>')}, or {config_set(prefix + '.enabled', False)}",
             ))
     chart_path = config.charts.minio.path
-    if config.is_enabled(catalog.MINIO) and chart_path and not (PROJECT_ROOT / chart_path).exists():
+    if config.is_enabled(catalog.MINIO) and chart_path and not (_is_folder(PROJECT_ROOT / chart_path)
+                                                                or _is_file(PROJECT_ROOT / chart_path)):
         key = f"{NAMESPACE}:charts.minio.path"
         issues.append(ConfigIssue(key, f"chart `{chart_path}` does not exist (relative to {PROJECT_ROOT})",
                                   f"{config_set(key, '<chart folder or .tgz>')}   (or, to use the repository: "
@@ -661,6 +742,23 @@ def _settings_without_effect(config: StackConfig, service: catalog.ServiceSpec) 
     if settings.external_hosts and service is not catalog.MLFLOW:
         issues.append(ConfigIssue(f"{prefix}.externalHosts", f"only MLflow checks the host names it is called by",
                                   config_rm(f"{prefix}.externalHosts")))
+    if service is catalog.MLFLOW and settings.command:
+        issues.append(ConfigIssue(
+            f"{prefix}.command", "MLflow's entrypoint is its login (tools/mlflow/serve.py): another command would "
+                                 "start it without authentication", config_rm(f"{prefix}.command")))
+    if service is catalog.MLFLOW and settings.service_type != "ClusterIP" and not settings.external_hosts:
+        issues.append(ConfigIssue(
+            f"{prefix}.externalHosts",
+            f"MLflow exposed as {settings.service_type} answers only host names it knows (its guard against DNS "
+            f"rebinding): name those clients outside the cluster use",
+            f"{config_set(prefix + '.externalHosts[0]', 'mlflow.example.com:*')}   (a node's or load balancer's "
+            f"address, with `:*` for any port)"))
+    if settings.build.image and ({"enabled", "context"} & settings.build.model_fields_set):
+        given = sorted({"enabled", "context"} & settings.build.model_fields_set)
+        issues.append(ConfigIssue(
+            f"{prefix}.build.image", f"a prebuilt image is deployed as it is, so `build.{given[0]}` would be ignored",
+            "; ".join(config_rm(f"{prefix}.build.{name}") for name in given)
+            + f"   (or, to build: {config_rm(prefix + '.build.image')})"))
     return issues
 
 

@@ -7,7 +7,7 @@ model, the requires/excludes checks and the README's config reference are all ge
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import pydantic
 
@@ -178,9 +178,18 @@ FEATURES: tuple[FeatureSpec, ...] = (
 FEATURES_BY_KEY: dict[str, FeatureSpec] = {spec.key: spec for spec in FEATURES}
 
 
+def _bool_text(value: Any) -> Any:
+    """Pulumi hands a top-level boolean to the program as the text `true` or `false`; those two mean it."""
+    return {"true": True, "false": False}.get(value.lower(), value) if isinstance(value, str) else value
+
+
+ConfigBool = Annotated[pydantic.StrictBool, pydantic.BeforeValidator(_bool_text)]
+"""A boolean of the config: true or false, or their text; `yes`, `on`, `1` are refused, not guessed."""
+
+
 def _field_type(spec: FeatureSpec) -> Any:
     if spec.is_switch:
-        return pydantic.StrictBool
+        return ConfigBool
     if spec.choices:
         return Literal[spec.choices]  # type: ignore[valid-type]
     return pydantic.conint(strict=True, ge=spec.minimum, le=spec.maximum)

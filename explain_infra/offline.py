@@ -8,7 +8,6 @@ show and check.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import set_root_resource
 
-from .config import PROJECT_NAME, PROJECT_ROOT
+from .config import PROJECT_NAME
 
 PROJECT = PROJECT_NAME
 SECRET_SHOWN_AS = "[secret]"
@@ -162,139 +161,6 @@ def evaluate(raw_config: dict[str, Any], stack: str, secret_keys: Iterable[str] 
     return evaluation
 
 
-class StackFileError(Exception):
-    """``Pulumi.<stack>.yaml`` is not a stack config at all; the message names the file and the fix."""
-
-
-_STACK_FILE_SHAPE = ("a stack file is a mapping whose `config:` is a mapping of `explain:<key>: <value>` "
-                     "entries, as `pulumi config set` writes them")
-_YAML_KINDS = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
-
-
-def load_stack_file(stack: str, root: Optional[Path] = None) -> tuple[dict[str, Any], frozenset[str]]:
-    """The config of ``Pulumi.<stack>.yaml`` as the engine hands it to the program.
-
-    The file is looked up in ``root``, else the current directory, else the project root.
-    Encrypted values cannot be read offline; they stand in as a placeholder and stay secret.
-    Raises StackFileError when the file is not valid YAML or not shaped as a stack config.
-    """
-    path = _stack_file(stack, root)
-    raw: dict[str, Any] = {}
-    secure: set[str] = set()
-    for key, value in _config_section(path).items():
-        if value is None:
-            continue  # `explain:tag:` with nothing after it: not set, rather than the text "None"
-        full_key = _full_key(key)
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secure.add(full_key)
-            # Long enough for every length rule of secrets: their values cannot be checked offline.
-            raw[full_key] = "<encrypted, not readable offline>"
-        else:
-            raw[full_key] = _config_value(value)
-    return raw, frozenset(secure)
-
-
-def _stack_file(stack: str, root: Optional[Path]) -> Path:
-    candidates = [root] if root else [Path.cwd(), PROJECT_ROOT]
-    path = next((folder / f"Pulumi.{stack}.yaml" for folder in candidates
-                 if (folder / f"Pulumi.{stack}.yaml").is_file()), None)
-    if path is None:
-        raise FileNotFoundError(f"no stack config Pulumi.{stack}.yaml in {' or '.join(map(str, candidates))}: "
-                                f"create it with `pulumi stack init {stack}`")
-    return path
-
-
-class StackFileLoader(yaml.SafeLoader):
-    """YAML read as Pulumi reads a stack file (YAML 1.2): `yes`, `no`, `on` and `off` are text, not booleans,
-    and a key given twice in one mapping is an error, not the last value silently."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping", node.start_mark,
-                    f"key {key!r} is given twice (first at line {seen[key].start_mark.line + 1})", key_node.start_mark)
-            seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
-
-
-StackFileLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-StackFileLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-
-
-def _config_section(path: Path) -> dict[Any, Any]:
-    try:
-        with path.open("rb") as stream:  # bytes: PyYAML reports a wrong encoding as a YAMLError
-            document = yaml.load(stream, Loader=StackFileLoader)
-    except OSError as error:
-        raise StackFileError(f"{path} cannot be read ({error.strerror}): check its permissions") from None
-    except yaml.YAMLError as error:
-        raise StackFileError(f"{path} is not valid YAML{_at(getattr(error, 'problem_mark', None))}: "
-                             f"{_yaml_problem(error)}. "
-                             f"Fix the syntax there; {_STACK_FILE_SHAPE}") from None
-    if document is None:
-        return {}  # an empty file: a stack without config
-    if not isinstance(document, dict):
-        raise StackFileError(f"{path}: the top level is {_yaml_kind(document)}, not a mapping. "
-                             f"Rewrite the file: {_STACK_FILE_SHAPE}")
-    config = document.get("config")
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise StackFileError(f"{path}: `config:` is {_yaml_kind(config)}, not a mapping. "
-                             f"Write one `explain:<key>: <value>` entry per setting under it: {_STACK_FILE_SHAPE}")
-    return config
-
-
-def _at(mark: Optional[yaml.Mark]) -> str:
-    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    problem = getattr(error, "problem", None) or str(error)
-    context = getattr(error, "context", None)
-    if context:
-        # Where the unclosed bracket or quote began, when the problem is found only at the end.
-        problem += f" ({context}{_at(getattr(error, 'context_mark', None))})"
-    return " ".join(problem.split())  # one paragraph: PyYAML's own text spans lines
-
-
-def _yaml_kind(value: Any) -> str:
-    return _YAML_KINDS.get(type(value), f"a {type(value).__name__}")
-
-
-def _full_key(key: Any) -> str:
-    # YAML reads `true:` and `42:` as a boolean and a number; as text, the validator reports them.
-    text = str(key)
-    # Pulumi puts a key given without a namespace into the project's.
-    return text if ":" in text else f"{PROJECT}:{text}"
-
-
-def _config_value(value: Any) -> str:
-    """Pulumi's text of a config value: booleans as ``true``/``false``, objects and lists as JSON."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        # default=str: YAML dates and binaries have no JSON form; the validator reports their type.
-        return json.dumps(_text_keys(value), default=str)
-    return str(value)
-
-
-def _text_keys(value: Any) -> Any:
-    """Nested keys as text, as for top-level ones (JSON has no date or boolean keys)."""
-    if isinstance(value, dict):
-        return {str(key): _text_keys(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_text_keys(item) for item in value]
-    return value
-
-
 # --------------------------------------------------------------------------------------------------
 # Render
 
@@ -341,9 +207,25 @@ def schema_errors(document: dict[str, Any], version: str = KUBERNETES_VERSION) -
     return []
 
 
+RENDER_MARK = ".explain-render"
+"""A file ``render`` leaves in its output folder: what is beside it there was written by a render."""
+
+
+class ForeignOutputError(Exception):
+    """The output folder holds files of the names render writes, but render did not write them."""
+
+
 def clear_rendered(out_dir: Path) -> None:
-    """Remove what an earlier render wrote into ``out_dir``, so that a failing one leaves nothing stale."""
-    for name in RENDERED:
+    """Remove what an earlier render wrote into ``out_dir``, so that a failing one leaves nothing stale.
+
+    Only a folder a render wrote is cleared: files of those names that are someone else's are refused.
+    """
+    present = [name for name in RENDERED if (out_dir / name).exists() or (out_dir / name).is_symlink()]
+    if present and not (out_dir / RENDER_MARK).is_file():
+        raise ForeignOutputError(
+            f"{out_dir} holds {', '.join(present)}, which render did not write (no {RENDER_MARK} there); "
+            f"render would replace them: give an empty folder, or one a render wrote")
+    for name in present:
         _remove(out_dir / name)
 
 
@@ -371,6 +253,8 @@ def _canonical(value: Any) -> Any:
 def render(evaluation: Evaluation, out_dir: Path) -> list[str]:
     """Write ``plan.json`` and ``manifests/``; return the schema errors (empty when all pass)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / RENDER_MARK).write_text("Written by `python -m explain_infra render`; it replaces plan.json, "
+                                       "manifests/ and dockerfiles/ here.\n")
     # In a fixed order, so that two renders of one config are the same files: registration order varies.
     plan = sorted((resource.as_plan_entry() for resource in evaluation.resources),
                   key=lambda entry: (entry["type"], entry["name"]))

@@ -49,11 +49,11 @@ class GitSource:
         ref, _, subdir = fragment.partition(":")
         if ref and (not _REF.match(ref) or ".." in ref):
             raise ValueError(f"ref `{ref}` is not a branch, tag or commit name")
-        if subdir:
-            parts = PurePosixPath(subdir).parts
-            if PurePosixPath(subdir).is_absolute() or ".." in parts:
-                raise ValueError(f"subfolder `{subdir}` must be a relative path inside the repository")
-        return cls(url=url, ref=ref or None, subdir=subdir.strip("/") or None)
+        folder = PurePosixPath(subdir) if subdir else None
+        if folder and (folder.is_absolute() or ".." in folder.parts):
+            raise ValueError(f"subfolder `{subdir}` must be a relative path inside the repository")
+        # `app/`, `./app` and `app` are one folder; `.` is the top.
+        return cls(url=url, ref=ref or None, subdir=str(folder) if folder and str(folder) != "." else None)
 
     def context_in(self, work_dir: Path) -> Path:
         """The build context once :func:`checkout` has exported the source into ``work_dir``."""

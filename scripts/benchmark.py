@@ -29,7 +29,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
 
 from support import PROJECT_FILES, STANDIN_CHART, Stack  # noqa: E402
 
-from explain_infra.offline import evaluate, load_stack_file, render  # noqa: E402
+from explain_infra.offline import evaluate, render  # noqa: E402
+from explain_infra.stack_file import load_stack_file  # noqa: E402
 
 SERVICE_ORDER = ("s3TypeDatabase", "developmentIde", "monitoring", "liveDataAndDriftSimulation")
 

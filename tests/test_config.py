@@ -13,7 +13,8 @@ from explain_infra import catalog
 from explain_infra.config import default_namespace, load_stack_config, quantity_value
 from explain_infra.errors import ConfigError
 from explain_infra.features import FEATURES, FEATURES_BY_KEY, Features, dependents_of, requirements_of
-from explain_infra.offline import Evaluation, evaluate, load_stack_file
+from explain_infra.offline import Evaluation, evaluate
+from explain_infra.stack_file import load_stack_file
 
 REQUIRING_SWITCHES = [spec for spec in FEATURES if spec.is_switch and spec.requires]
 CLUSTERS = ["cpuCluster", "gpuCluster", "tpuCluster", "fpgaCluster"]
@@ -44,13 +45,18 @@ def test_feature_table_covers_every_key_of_the_mission():
     assert not any(defaults.enabled(spec.key) for spec in FEATURES if spec.is_switch)
 
 
+def _data_type_of(spec) -> str:
+    """The data type whose simulator a feature belongs to (its UI), else Time-Series."""
+    return "Image" if spec.key == "imageLiveDataUi" else "Time-Series"
+
+
 @pytest.mark.parametrize("spec", REQUIRING_SWITCHES, ids=lambda spec: spec.key)
 def test_each_requires_rule_is_refused_with_key_rule_and_fix(spec):
     # Everything the feature's requirements need is on, except the requirements themselves.
     features = {key: True for required in spec.requires for key in with_requirements(required)}
     features.update({required: False for required in spec.requires})
     features[spec.key] = True
-    issues = issues_of(raw_config(features))
+    issues = issues_of(raw_config(features, dataType=_data_type_of(spec)))
     mine = [issue for issue in issues if issue.key == spec.config_key]
     assert mine, issues
     for required in spec.requires:
@@ -149,9 +155,9 @@ def test_text_given_something_else_names_the_expected_form():
 
 
 def test_a_list_item_is_named_as_pulumi_s_path_syntax_takes_it():
-    raw = raw_config(services={"mlflow": {"command": ["python", 1, True]}})
-    keys = {issue.key for issue in issues_of(raw)}
-    assert keys == {"explain:services.mlflow.command[1]", "explain:services.mlflow.command[2]"}
+    raw = raw_config(services={"monitoring": {"command": ["uvicorn", "app:app", "--port", 8000, True, False]}})
+    keys = {issue.key for issue in issues_of(raw)}  # a number is its text: `--port 8000` is fine
+    assert keys == {"explain:services.monitoring.command[4]", "explain:services.monitoring.command[5]"}
 
 
 def test_every_problem_is_reported_even_when_some_values_do_not_parse():
@@ -313,7 +319,7 @@ def _apply_fix(features: dict, fix: str, alternative: bool = False) -> dict:
 @pytest.mark.parametrize("spec", REQUIRING_SWITCHES, ids=lambda spec: spec.key)
 def test_following_a_requires_fix_gives_a_valid_config(spec):
     features = {spec.key: True}
-    data_type = "Image" if spec.key == "imageLiveDataUi" else "Time-Series"  # the UI of that simulator
+    data_type = _data_type_of(spec)
     (issue,) = [issue for issue in issues_of(raw_config(features, dataType=data_type)) if issue.key == spec.config_key]
     load_stack_config(raw_config(_apply_fix(features, issue.fix), dataType=data_type), "test")
 
@@ -324,8 +330,9 @@ def test_the_alternative_of_a_requires_fix_turns_off_what_depends_on_it_too(spec
     features = {key: True for key in [spec.key, *dependents_of(spec.key)] if FEATURES_BY_KEY[key].is_switch}
     features.update({key: True for key in requirements_of(spec.key)})
     features[spec.requires[0]] = False
-    issue = next(issue for issue in issues_of(raw_config(features)) if issue.key == spec.config_key)
-    load_stack_config(raw_config(_apply_fix(features, issue.fix, alternative=True)), "test")
+    data_type = _data_type_of(spec)
+    issue = next(issue for issue in issues_of(raw_config(features, dataType=data_type)) if issue.key == spec.config_key)
+    load_stack_config(raw_config(_apply_fix(features, issue.fix, alternative=True), dataType=data_type), "test")
 
 
 def test_parameters_given_at_their_defaults_count_as_not_set():
@@ -517,3 +524,54 @@ def test_a_setting_that_is_not_a_secret_is_not_stored_encrypted():
     raw = raw_config()
     (issue,) = issues_of(raw, secure=frozenset({"explain:tag"}))
     assert issue.key == "explain:tag" and "not a secret" in issue.rule and "without --secret" in issue.fix
+
+
+def test_fixes_of_wrong_types_keep_what_the_value_meant():
+    features = {"monitoring": "no", "memorySize": "4096", "dataRepository": True, "s3TypeDatabase": True}
+    fixes = {issue.key: issue.fix for issue in issues_of(raw_config(features))}
+    assert fixes["explain:features.monitoring"].endswith("'explain:features.monitoring' false")
+    assert fixes["explain:features.memorySize"].endswith("'explain:features.memorySize' 4096")
+    load_stack_config(raw_config({**features, "monitoring": "false", "memorySize": 4096}), "test")  # text "false" is
+
+
+@pytest.mark.parametrize("settings,keys", [
+    ({"features": {"memorySize": 0}}, {"explain:features.memorySize"}),
+    ({"dataType": "other", "build": {"enabled": True}, "features": with_requirements("liveDataAndDriftSimulation")},
+     {"explain:dataType", "explain:services.dataStreaming.build.context"}),
+    ({"dataType": "image", "features": {**with_requirements("liveDataAndDriftSimulation"), "imageLiveDataUi": True}},
+     {"explain:dataType"}),
+])
+def test_the_second_pass_checks_the_rest_with_what_the_refused_values_meant(settings, keys):
+    issues = issues_of(raw_config(**settings))
+    assert {issue.key for issue in issues} == keys
+    if settings["features"].get("memorySize") == 0:  # still set: its requirement is reported at once
+        assert len(issues) == 2 and any("requires `s3TypeDatabase`" in issue.rule for issue in issues)
+
+
+def test_a_dotted_key_inside_an_object_is_named_so_that_rm_finds_it():
+    (issue,) = issues_of(raw_config({"monitoring.enabled": True}))
+    assert issue.key == 'explain:features["monitoring.enabled"]'
+    assert issue.fix.startswith("""pulumi config rm --path 'explain:features["monitoring.enabled"]', then set""")
+
+
+@pytest.mark.parametrize("settings,key,words", [
+    ({"mlflow": {"command": ["mlflow", "server"]}}, "explain:services.mlflow.command", "without authentication"),
+    ({"mlflow": {"serviceType": "NodePort"}}, "explain:services.mlflow.externalHosts", "answers only host names"),
+    ({"mlflow": {"build": {"image": "r.example.com/x/mlflow:1", "context": "tools/nope"}}},
+     "explain:services.mlflow.build.image", "`build.context` would be ignored"),
+])
+def test_settings_that_would_open_mlflow_or_be_ignored_are_refused(settings, key, words):
+    (issue,) = issues_of(raw_config(services=settings))
+    assert issue.key == key and words in issue.rule
+
+
+def test_mlflow_s_old_default_password_is_refused():
+    key = "explain:mlflowAdminPassword"
+    (issue,) = issues_of({**raw_config(), key: "password1234"}, secure=frozenset({key}))
+    assert "well-known default" in issue.rule
+
+
+def test_a_long_path_is_no_folder_rather_than_a_crash():
+    raw = raw_config(build={"enabled": True}, services={"mlflow": {"build": {"context": "x" * 300}}})
+    (issue,) = issues_of(raw)
+    assert issue.key == "explain:services.mlflow.build.context" and "does not exist" in issue.rule

@@ -8,7 +8,7 @@ import pytest
 from helpers import ROOT
 
 from explain_infra.__main__ import main
-from explain_infra.offline import load_stack_file
+from explain_infra.stack_file import load_stack_file
 
 MINIMAL = ("config:\n  explain:dataType: Image\n  explain:tag: v2\n  explain:dockerHubUser: me\n"
            "  explain:build:\n    enabled: false\n")
@@ -61,9 +61,9 @@ def test_a_file_not_shaped_as_a_stack_config_is_refused(stacks, capsys, text, wh
 def test_keys_yaml_reads_as_booleans_or_numbers_are_reported_as_text(stacks, tmp_path, capsys):
     stacks("keys", MINIMAL + "  true: yes\n  42: x\n")
     raw, _ = load_stack_file("keys", tmp_path)
-    assert raw["explain-mlops:True"] == "yes" and raw["explain-mlops:42"] == "x"  # YAML 1.2: `yes` is text
+    assert raw["explain-mlops:true"] == "yes" and raw["explain-mlops:42"] == "x"  # YAML 1.2: `yes` is text
     err = refused(capsys, "validate", "--stack", "keys")
-    assert "explain-mlops:True" in err and "explain-mlops:42" in err
+    assert "explain-mlops:true" in err and "explain-mlops:42" in err
 
 
 def test_keys_without_a_namespace_land_in_the_projects(stacks, tmp_path, capsys):
@@ -75,13 +75,32 @@ def test_keys_without_a_namespace_land_in_the_projects(stacks, tmp_path, capsys)
     assert "explain-mlops:tag" in err and "explain-mlops:explain" in err
 
 
-def test_a_null_value_is_not_set(stacks, capsys):
+def test_an_empty_value_is_the_empty_text_as_pulumi_passes_it(stacks, capsys):
     stacks("nulls", MINIMAL.replace("explain:tag: v2", "explain:tag:") + "  explain:features:\n")
     err = refused(capsys, "validate", "--stack", "nulls")
-    assert "explain:tag: `tag` is required" in err and "None" not in err
-    assert "explain:features" not in err  # empty: the defaults
-    stacks("no-features", MINIMAL + "  explain:features:\n")
-    assert main(["validate", "--stack", "no-features"]) == 0
+    assert "explain:tag: '' is malformed" in err and "None" not in err
+    assert "explain:features: must be an object" in err
+
+
+@pytest.mark.parametrize("yaml_value,text", [
+    ("1.0", "1"), ("2.50", "2.5"), ("1e3", "1000"), ("1e21", "1e+21"), ("1e-7", "1e-7"), ("010", "8"),
+    ("0o17", "15"), ("0x1F", "31"), ("1_000", "1000"), ("+5", "5"), ("1:30", "1:30"), ("yes", "yes"),
+    ("TRUE", "true"), ("2024-01-15", "2024-01-15 00:00:00 +0000 UTC"),
+    ("2024-01-15T10:20:30Z", "2024-01-15 10:20:30 +0000 UTC"),
+    ("2024-01-15 10:20:30.5+02:00", "2024-01-15 10:20:30.5+02:00"),
+    ("{a: 010, b: 1.0, c: 2024-01-15, d: ~, e: yes}", '{"a":8,"b":1,"c":"2024-01-15 00:00:00 +0000 UTC","d":null,"e":"yes"}'),
+])
+def test_values_read_as_the_pulumi_cli_hands_them_to_the_program(stacks, tmp_path, yaml_value, text):
+    """Each pair is what `pulumi config --json` printed for that stack file line (Pulumi v3.276.0)."""
+    stacks("forms", f"config:\n  explain:x: {yaml_value}\n")
+    raw, _ = load_stack_file("forms", tmp_path)
+    assert raw["explain:x"] == text
+
+
+def test_a_value_with_an_encrypted_part_is_a_secret(stacks, tmp_path):
+    stacks("nested", MINIMAL + "  explain:services:\n    mlflow:\n      build:\n        image:\n          secure: v1:x\n")
+    raw, secure = load_stack_file("nested", tmp_path)
+    assert "explain:services" in secure
 
 
 def test_render_writes_dockerfiles_next_to_the_plan_and_not_into_the_project(stacks, tmp_path):
@@ -168,3 +187,15 @@ def test_two_renders_of_a_stack_are_byte_for_byte_the_same(stacks, tmp_path):
         if path.is_file() and path.suffix in (".json", ".yaml"):
             twin = tmp_path / "second" / path.relative_to(tmp_path / "first")
             assert twin.read_text().replace("/second/", "/first/") == path.read_text(), path.name
+
+
+def test_render_never_removes_files_it_did_not_write(stacks, tmp_path, capsys):
+    stacks("plain", MINIMAL)
+    gitops = tmp_path / "gitops"
+    (gitops / "manifests").mkdir(parents=True)
+    (gitops / "manifests" / "handwritten.yaml").write_text("kind: ConfigMap\n")
+    err = refused(capsys, "render", "--stack", "plain", "--out", str(gitops))
+    assert "render did not write" in err and (gitops / "manifests" / "handwritten.yaml").is_file()
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "plain", "--out", str(out)]) == 0
+    assert main(["render", "--stack", "plain", "--out", str(out)]) == 0  # its own output: replaced

@@ -11,7 +11,8 @@ from helpers import ROOT, names, objects, raw_config, run, with_requirements
 
 from explain_infra import catalog
 from explain_infra.features import FEATURES, requirements_of
-from explain_infra.offline import SECRET_SHOWN_AS, UNKNOWN_SHOWN_AS, EchoMocks, evaluate, load_stack_file, manifests, render, schema_errors
+from explain_infra.offline import SECRET_SHOWN_AS, UNKNOWN_SHOWN_AS, EchoMocks, evaluate, manifests, render, schema_errors
+from explain_infra.stack_file import load_stack_file
 
 SERVICE_FEATURES = [service for service in catalog.SERVICES if service.feature]
 EVERYTHING = {**with_requirements("s3TypeDatabase", "developmentIde", "monitoring", "driftDetection",
@@ -193,13 +194,15 @@ def test_every_workload_is_limited_probed_and_restricted():
         assert service["spec"]["type"] == "ClusterIP"
 
 
-def test_a_command_override_reaches_any_workload_s_container():
-    evaluation = run(raw_config(services={"mlflow": {"command": ["/opt/entrypoint.sh", "serve"]}}))
-    assert _container(evaluation, "ml-flow")["command"] == ["/opt/entrypoint.sh", "serve"]
+def test_a_command_override_reaches_the_workload_s_container():
+    evaluation = run(raw_config(with_requirements("monitoring"),
+                                services={"monitoring": {"command": ["/opt/entrypoint.sh", "serve"]}}))
+    assert _container(evaluation, "evidently")["command"] == ["/opt/entrypoint.sh", "serve"]
 
 
 def test_exposure_is_opt_in_per_service():
-    evaluation = run(raw_config(services={"mlflow": {"serviceType": "LoadBalancer"}}))
+    evaluation = run(raw_config(services={"mlflow": {"serviceType": "LoadBalancer",
+                                                     "externalHosts": ["mlflow.example.org"]}}))
     (service,) = objects(evaluation, "Service")
     assert service["spec"]["type"] == "LoadBalancer"
 
@@ -360,15 +363,18 @@ def test_component_outputs_resolve_under_the_mock_runtime():
     assert checked == [True]
 
 
-def test_an_exposed_mlflow_also_answers_private_addresses_and_the_names_given():
+def test_mlflow_also_answers_the_external_names_given_and_no_address_pattern():
     def allowed(settings):
         container = _container(run(raw_config(services={"mlflow": settings})), "ml-flow")
         return container["args"][container["args"].index("--allowed-hosts") + 1].split(",")
 
     inside = allowed({})
-    assert "10.*" not in inside
+    behind_ingress = allowed({"externalHosts": ["mlflow.example.org"]})
     exposed = allowed({"serviceType": "LoadBalancer", "externalHosts": ["mlflow.example.org", "203.0.113.7:*"]})
-    assert set(inside) < set(exposed) and {"10.*", "192.168.*", "mlflow.example.org", "203.0.113.7:*"} <= set(exposed)
+    assert set(behind_ingress) == set(inside) | {"mlflow.example.org"}
+    assert set(exposed) == set(inside) | {"mlflow.example.org", "203.0.113.7:*"}
+    # `10.*` would also match `10.attacker.example`: no prefix pattern of MLflow's own defaults.
+    assert not any(host.endswith(".*") for host in exposed)
 
 
 def test_the_image_simulator_starts_with_flask_s_cli_on_the_platform_s_port(tmp_path):
@@ -400,3 +406,17 @@ def test_exactly_the_features_the_readme_says_change_what_this_release_deploys(s
                      for features in (base, changed))
     says_it_does = spec.key in {s.feature for s in catalog.SERVICES} | set(catalog.SERVICE_SETTING_FEATURES)
     assert (before != after) == says_it_does
+
+
+def test_a_private_registry_logs_in_as_its_user_and_pods_pull_with_its_secret():
+    raw = {**raw_config(EVERYTHING, build={"enabled": True},
+                        registry={"server": "harbor.example.org", "username": "robot$explain+ci",
+                                  "pullSecret": "harbor-pull"}),
+           "explain:registryPassword": "harbor-token-0123"}
+    evaluation = evaluate(raw, "private", secret_keys=["explain:registryPassword"])
+    images = evaluation.of_type("docker:index/image:Image")
+    assert images and all(image.inputs["registry"]["username"] == "robot$explain+ci" for image in images)
+    assert all(image.inputs["registry"]["server"] == "harbor.example.org" for image in images)
+    for deployment in objects(evaluation, "Deployment"):
+        assert deployment["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "harbor-pull"}]
+    assert objects(evaluation, "Release")[0]["values"]["imagePullSecrets"] == [{"name": "harbor-pull"}]

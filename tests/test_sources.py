@@ -43,6 +43,8 @@ def test_parse_takes_docker_s_ref_and_folder_form():
     assert GitSource.parse("https://example.org/sim.git#v1.2:tools/app/") == GitSource(
         "https://example.org/sim.git", "v1.2", "tools/app")
     assert GitSource.parse("git@example.org:team/sim.git#main") == GitSource("git@example.org:team/sim.git", "main")
+    assert GitSource.parse("https://example.org/sim.git#main:.") == GitSource("https://example.org/sim.git", "main")
+    assert GitSource.parse("https://example.org/sim.git#main:./app").subdir == "app"
 
 
 @pytest.mark.parametrize("context,words", [
