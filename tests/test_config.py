@@ -575,3 +575,9 @@ def test_a_long_path_is_no_folder_rather_than_a_crash():
     raw = raw_config(build={"enabled": True}, services={"mlflow": {"build": {"context": "x" * 300}}})
     (issue,) = issues_of(raw)
     assert issue.key == "explain:services.mlflow.build.context" and "does not exist" in issue.rule
+
+
+def test_an_object_stored_encrypted_gets_a_fix_per_value_not_for_the_whole_object():
+    raw = raw_config(services={"mlflow": {"build": {"image": "r.example.com/x/mlflow:1"}}})
+    (issue,) = issues_of(raw, secure=frozenset({"explain:services"}))
+    assert "not a secret" in issue.rule and "--path 'explain:services.<key>'" in issue.fix

@@ -199,3 +199,9 @@ def test_render_never_removes_files_it_did_not_write(stacks, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["render", "--stack", "plain", "--out", str(out)]) == 0
     assert main(["render", "--stack", "plain", "--out", str(out)]) == 0  # its own output: replaced
+
+
+def test_a_key_that_is_not_text_is_a_clear_error(stacks, capsys):
+    stacks("listkey", MINIMAL + "  ? [a, b]\n  : c\n")
+    err = refused(capsys, "validate", "--stack", "listkey")
+    assert "a key must be text" in err and "Traceback" not in err
