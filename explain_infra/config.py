@@ -7,6 +7,7 @@ Defaults live here and only here.
 from __future__ import annotations
 
 import copy
+import shlex
 import difflib
 import hashlib
 import math
@@ -59,19 +60,19 @@ _NAME = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
 _HOST = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]+)?"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 QUANTITY = Format(r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
-                  "a Kubernetes quantity such as 500m, 2, 512Mi or 10Gi", "512Mi")
+                  "a Kubernetes quantity such as 500m, 2, 512Mi or 10Gi", "<quantity>")
 IMAGE_TAG = Format(f"^{_TAG}$", "an image tag: letters, digits, `_`, `.` and `-`, at most 128", "v1.0")
 REGISTRY_PATH = Format(f"^{_NAME}(/{_NAME})*$", "a registry namespace such as `myteam` or `group/team`",
                        "<your-registry-user>")
 REGISTRY_HOST = Format(f"^{_HOST}(/{_NAME})*$",
                        "a registry host, with an optional port and path, and no scheme or trailing slash",
-                       "registry.example.com:5000")
+                       "<registry host>")
 IMAGE_REF = Format(f"^({_HOST}/)?{_NAME}(/{_NAME})*(:{_TAG})?(@sha256:[a-f0-9]{{64}})?$",
                    "an image reference such as `registry.example.com/team/mlflow:2.19`", "<image reference>")
 DNS_LABEL = Format(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
-                   "a DNS label: lower-case letters, digits and `-`, at most 63", "explain-dev")
+                   "a DNS label: lower-case letters, digits and `-`, at most 63", "<name>")
 DNS_SUBDOMAIN = Format(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-                       "a DNS subdomain: lower-case letters, digits, `-` and `.`", "standard")
+                       "a DNS subdomain: lower-case letters, digits, `-` and `.`", "<name>")
 CHART_VERSION = Format(r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$",
                        "an exact chart version (pinned, no range)", "5.4.0")
 PLATFORM = Format(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", "an OS/architecture such as linux/amd64", "linux/amd64")
@@ -80,7 +81,7 @@ CHART_REPOSITORY = Format(r"^(https?|oci)://[^\s/]+(/\S*)?$", "a chart repositor
                           "https://charts.min.io/")
 EXTERNAL_HOST = Format(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:([0-9]+|\*))?$",
                        "a host name or IP address, optionally `*.` in front and `:<port>` or `:*` after",
-                       "mlflow.example.com:*")
+                       "<host name>:*")
 FORMATS = {fmt.pattern: fmt for fmt in (QUANTITY, IMAGE_TAG, REGISTRY_PATH, REGISTRY_HOST, IMAGE_REF, DNS_LABEL,
                                          DNS_SUBDOMAIN, CHART_VERSION, PLATFORM, CHART_NAME, CHART_REPOSITORY,
                                          EXTERNAL_HOST)}
@@ -304,7 +305,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
         if key in SECRET_KEYS:
             if full_key not in secure_keys:
                 issues.append(ConfigIssue(full_key, f"`{key}` is a secret and must be stored encrypted",
-                                          f"pulumi config set --secret {full_key} <value>"))
+                                          f"pulumi config set --secret {shlex.quote(full_key)} <value>"))
             elif str(value) in SECRET_REFUSED.get(key, ()):
                 issues.append(ConfigIssue(full_key, f"`{key}` is a well-known default the service refuses",
                                           f"pulumi config set --secret {full_key} <another value>   "
@@ -319,7 +320,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
             # `pulumi config set` without --path stores a dotted key as one literal top-level key.
             issues.append(ConfigIssue(
                 full_key, f"`{key}` is a literal top-level key (set without `--path`), not a nested one",
-                f"pulumi config rm {full_key}, then pulumi config set --path '{full_key}' <value>"))
+                f"{config_rm(full_key, path=False)}, then pulumi config set --path '{full_key}' <value>"))
             continue
         if key not in allowed:
             issues.append(_unknown_key((key,), sorted(allowed | set(SECRET_KEYS))))
@@ -332,7 +333,8 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, secure_keys: frozenset
             issues.append(ConfigIssue(full_key, f"`{key}` is not a secret, but is stored encrypted", fix))
             continue
         decoded = _without_nulls(_decode(value))
-        if decoded is not None:
+        # Pulumi hands "" for a key with nothing after it (and says it will hand null): not set.
+        if decoded is not None and decoded != "":
             values[key] = decoded
     values.setdefault("namespace", default_namespace(stack))
 
@@ -386,6 +388,8 @@ def _meant(detail: Mapping[str, Any]) -> Any:
     kind, given = detail["type"], detail.get("input")
     if kind == "literal_error":
         return _closest_choice(given, re.findall(r"'([^']*)'", detail["ctx"]["expected"]))
+    if kind in ("string_pattern_mismatch", "string_type"):
+        return _text_meant(_format_at(_location(detail)), given)
     if kind.startswith("bool"):
         word = str(given).strip().lower()
         return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else _NOTHING
@@ -393,7 +397,9 @@ def _meant(detail: Mapping[str, Any]) -> Any:
         try:
             number = Decimal(str(given).strip())
         except InvalidOperation:
-            return _NOTHING
+            # `4Gi` for a size in MB (memorySize): the same amount in MB.
+            amount = _quantity_meant(given)
+            return math.ceil(quantity_value(amount) / 2**20) if amount is not _NOTHING else _NOTHING
         return int(number) if number == number.to_integral_value() else _NOTHING
     if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
         return next(iter(detail["ctx"].values()))
@@ -492,10 +498,10 @@ def _foreign_key(full_key: str, namespace: str, key: str) -> list[ConfigIssue]:
     if namespace == PROJECT_NAME:
         return [ConfigIssue(full_key, f"a key without a namespace lands in the project's (`{PROJECT_NAME}:`); "
                                       f"this program reads only `{NAMESPACE}:` keys",
-                            f"{config_rm(full_key)}, then {set_ours}")]
+                            f"{config_rm(full_key, path=False)}, then {set_ours}")]
     if difflib.get_close_matches(namespace, [NAMESPACE], n=1, cutoff=0.7):
         return [ConfigIssue(full_key, f"unknown namespace `{namespace}:`; did you mean `{NAMESPACE}:`?",
-                            f"{config_rm(full_key)}, then {set_ours}")]
+                            f"{config_rm(full_key, path=False)}, then {set_ours}")]
     return []
 
 
@@ -559,12 +565,42 @@ def _fields_of(model: Optional[type[pydantic.BaseModel]]) -> list[str]:
     return sorted(f.alias or n for n, f in model.model_fields.items()) if model else []
 
 
-def _closest_choice(given: Any, allowed: list[str]) -> str:
-    """The allowed value the user most likely meant: same letters in another case, else the closest."""
-    text = str(given)
-    same = [choice for choice in allowed if choice.lower() == text.lower()]
-    close = difflib.get_close_matches(text, allowed, n=1, cutoff=0.5)
-    return (same or close or allowed)[0]
+def _closest_choice(given: Any, allowed: list[str]) -> Any:
+    """The allowed value the user most likely meant: same letters (any case, `-` or `_`), else the closest;
+    ``_NOTHING`` when none is close."""
+    def letters(text: str) -> str:
+        return re.sub(r"[-_ ]", "", text).lower()
+
+    same = [choice for choice in allowed if letters(choice) == letters(str(given))]
+    close = difflib.get_close_matches(str(given), allowed, n=1, cutoff=0.6)
+    return (same or close or [_NOTHING])[0]
+
+
+_UNITS = {"kib": "Ki", "mib": "Mi", "gib": "Gi", "tib": "Ti", "kb": "k", "mb": "M", "gb": "G", "tb": "T",
+          "millicores": "m", "millicore": "m", "cores": "", "core": "", "cpus": "", "cpu": ""}
+"""Units people write for sizes and CPUs, as Kubernetes writes them."""
+
+
+def _quantity_meant(given: Any) -> Any:
+    """`10GB` → `10G`, `2 Gi` → `2Gi`, `1 core` → `1`; ``_NOTHING`` when it is no amount."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", str(given))
+    if not match:
+        return _NOTHING
+    number, unit = match.groups()
+    unit = _UNITS.get(unit.lower(), unit)
+    return f"{number}{unit}" if re.match(QUANTITY.pattern, f"{number}{unit}") else _NOTHING
+
+
+def _text_meant(fmt: Optional[Format], given: Any) -> Any:
+    """A malformed text the user most likely meant, where the form allows a guess: a quantity in other
+    units, a tag or a name with characters replaced by `-`; ``_NOTHING`` otherwise."""
+    if fmt is QUANTITY:
+        return _quantity_meant(given)
+    if fmt in (IMAGE_TAG, DNS_LABEL) and isinstance(given, str):
+        cleaned = re.sub(r"[^a-z0-9-]+" if fmt is DNS_LABEL else r"[^A-Za-z0-9_.-]+", "-",
+                         given.lower() if fmt is DNS_LABEL else given).strip("-")
+        return cleaned if cleaned and re.match(fmt.pattern, cleaned) else _NOTHING
+    return _NOTHING
 
 
 def _translate(error: pydantic.ValidationError, stack: str) -> list[ConfigIssue]:
@@ -585,15 +621,18 @@ def _translate(error: pydantic.ValidationError, stack: str) -> list[ConfigIssue]
             issues.append(ConfigIssue(key, f"`{leaf}` is required", config_set(key, example)))
         elif kind == "literal_error":
             allowed = re.findall(r"'([^']*)'", detail["ctx"]["expected"])
+            meant = _meant(detail)
             issues.append(ConfigIssue(key, f"{given!r} is not allowed; must be one of {', '.join(allowed)}",
-                                      config_set(key, _meant(detail))))
+                                      config_set(key, meant if meant is not _NOTHING else f"<{'|'.join(allowed)}>")))
         elif kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
             issues.append(ConfigIssue(key, f"{given!r} is out of range: {detail['msg'].lower()}",
                                       config_set(key, _meant(detail))))
         elif kind in ("string_pattern_mismatch", "string_type"):
             fmt = _format_at(loc)
             what = f"must be {fmt.description}" if fmt else "must be text"
-            example = default_namespace(stack) if loc == ("namespace",) else fmt.example if fmt else "<text>"
+            meant = _meant(detail)
+            example = (meant if meant is not _NOTHING else default_namespace(stack) if loc == ("namespace",)
+                       else fmt.example if fmt else "<text>")
             problem = "is malformed" if kind == "string_pattern_mismatch" else "is not text"
             issues.append(ConfigIssue(key, f"{given!r} {problem}: {what}", config_set(key, example)))
         elif kind.startswith("bool"):
@@ -636,8 +675,8 @@ def _config_key(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif "." in str(part) and path:
-            path += f'["{part}"]'  # a key with a dot in it, inside an object: `--path` takes it so
+        elif path and (not str(part) or any(char in str(part) for char in '.[] "')):
+            path += f'["{part}"]'  # a key with a dot (or bracket, space) in it, inside an object: `--path` takes it so
         else:
             path += f".{part}" if path else str(part)
     return f"{NAMESPACE}:{path}"
@@ -772,26 +811,59 @@ def _simulator_ui(config: StackConfig) -> list[ConfigIssue]:
     for data_type, feature in SIMULATOR_UI_FEATURES.items():
         if config.features.enabled(feature) and config.data_type != data_type:
             key = FEATURES_BY_KEY[feature].config_key
+            # Changing the data type is a way out only when the other UI is not on too.
+            others_on = any(config.features.enabled(other) for other in SIMULATOR_UI_FEATURES.values()
+                            if other != feature)
+            alternative = "" if others_on else f"   (or: {config_set(NAMESPACE + ':dataType', data_type)})"
             issues.append(ConfigIssue(
                 key, f"`{feature}` is the UI of the {data_type} simulator, but `dataType` is `{config.data_type}`",
-                f"{config_set(key, False)}   (or: {config_set(NAMESPACE + ':dataType', data_type)})"))
+                f"{config_set(key, False)}{alternative}"))
     return issues
 
 
+MIN_MEMORY = "4Mi"
+"""Less memory than this starts no container."""
+
+
+def _amount_problem(resource: str, kind: str, given: str) -> Optional[str]:
+    """What makes ``given`` no usable amount of CPU or memory, if anything."""
+    value = quantity_value(given)
+    if resource == "cpu" and given.endswith(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei")):
+        return "is a size, not CPU: give cores or millicores, such as 2 or 500m"
+    if kind == "limits" and value <= 0:
+        return "is no amount: a limit must be more than 0"
+    if resource == "memory" and value < quantity_value(MIN_MEMORY):
+        return f"is less than {MIN_MEMORY}, with which no container starts (`m` is a thousandth of a byte)"
+    return None
+
+
 def _requests_within_limits(config: StackConfig, service: catalog.ServiceSpec) -> list[ConfigIssue]:
-    """Sizes the schema takes but the API server refuses: a request above its limit, a limit or a volume
-    of nothing."""
+    """Amounts the schema takes but that cannot work: a request above its limit, CPU given as a size,
+    a limit or a volume of nothing, memory no container starts with."""
     sizes = config.resources(service)
     settings = config.settings(service)
     issues = []
     prefix = f"{NAMESPACE}:services.{service.id}"
-    zero = [(f"{prefix}.resources.limits.{resource}", getattr(settings.resources.limits, resource), example)
-            for resource, example in (("cpu", "1"), ("memory", "1Gi"))]
-    zero.append((f"{prefix}.storageSize", settings.storage_size, service.storage_size))
-    for key, given, example in zero:
-        if given is not None and quantity_value(given) <= 0:
-            issues.append(ConfigIssue(key, f"{given!r} is no size: it must be more than 0",
-                                      f"{config_set(key, example)}   (or, for the default: {config_rm(key)})"))
+    defaults = service.resources
+    for kind in ("requests", "limits"):
+        for resource in ("cpu", "memory"):
+            given = getattr(getattr(settings.resources, kind), resource)
+            if given is None:
+                continue
+            key = f"{prefix}.resources.{kind}.{resource}"
+            problem = _amount_problem(resource, kind, given)
+            if problem:
+                # A limit no lower than the request, so that the fix does not lead to another problem.
+                fallback = getattr(defaults, f"{resource}_{kind[:-1]}")
+                request = getattr(sizes, f"{resource}_request")
+                example = request if kind == "limits" and quantity_value(request) > quantity_value(fallback) \
+                    else fallback
+                issues.append(ConfigIssue(key, f"{given!r} {problem}",
+                                          f"{config_set(key, example)}   (or, for the default: {config_rm(key)})"))
+    if service.storage_size and settings.storage_size and quantity_value(settings.storage_size) <= 0:
+        key = f"{prefix}.storageSize"  # a stateless service's size is refused as such, elsewhere
+        issues.append(ConfigIssue(key, f"{settings.storage_size!r} is no size: it must be more than 0",
+                                  f"{config_set(key, service.storage_size)}   (or, for the default: {config_rm(key)})"))
     if issues:
         return issues
     for resource in ("cpu", "memory"):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+import shlex
+from typing import Iterable, Optional
 
 
 @dataclass(frozen=True)
@@ -33,20 +34,30 @@ class ConfigError(Exception):
 
 def config_set(key: str, value: object) -> str:
     """The ``pulumi config set`` command that sets ``key`` (``explain:a.b``) to ``value``."""
-    rendered = _cli_value(value)
-    if "." in key.partition(":")[2]:
-        return f"pulumi config set --path '{key}' {rendered}"
-    return f"pulumi config set {key} {rendered}"
+    return f"pulumi config set {_key_argument(key, is_path(key))} {_cli_value(value)}"
 
 
-def config_rm(key: str) -> str:
-    if "." in key.partition(":")[2]:
-        return f"pulumi config rm --path '{key}'"
-    return f"pulumi config rm {key}"
+def config_rm(key: str, path: Optional[bool] = None) -> str:
+    """The ``pulumi config rm`` command for ``key``; ``path=False`` for a literal top-level key with a dot
+    in its name (set without ``--path``), which ``--path`` would not find."""
+    return f"pulumi config rm {_key_argument(key, is_path(key) if path is None else path)}"
+
+
+def is_path(key: str) -> bool:
+    """Whether ``key`` names a value inside an object or list (``explain:a.b``, ``explain:a[0]``)."""
+    name = key.partition(":")[2]
+    return "." in name or "[" in name
+
+
+def _key_argument(key: str, path: bool) -> str:
+    # Quoted for the shell: a path always (its `[` would glob), any other key where it needs it.
+    if path:
+        return f"--path '{key}'" if "'" not in key else f"--path {shlex.quote(key)}"
+    return shlex.quote(key)
 
 
 def _cli_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    return text if text.replace("-", "").replace("_", "").replace(".", "").isalnum() else f"'{text}'"
+    return text if text.replace("-", "").replace("_", "").replace(".", "").isalnum() else shlex.quote(text)

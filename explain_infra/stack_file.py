@@ -42,7 +42,9 @@ def load_stack_file(stack: str, root: Optional[Path] = None) -> tuple[dict[str, 
     path = _stack_file(stack, root)
     raw: dict[str, str] = {}
     secure: set[str] = set()
-    for key, value in _config_section(path).items():
+    # The project's own `config:` (Pulumi.yaml), then the stack's, which wins.
+    entries = {**_project_config(path.parent / "Pulumi.yaml"), **_config_section(path)}
+    for key, value in entries.items():
         full_key = _full_key(key)
         if _is_encrypted(value):
             secure.add(full_key)
@@ -71,12 +73,13 @@ def _json(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return json.dumps(_go_time(value))
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(_go_key(key))}:{_json(item)}" for key, item in value.items()) + "}"
+        items = sorted((_go_key(key), item) for key, item in value.items())  # Go writes a map's keys in order
+        return "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{_json(item)}" for key, item in items) + "}"
     if isinstance(value, list):
         return "[" + ",".join(_json(item) for item in value) + "]"
     if value is None:
         return "null"
-    return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _go_float(number: float) -> str:
@@ -93,7 +96,7 @@ def _go_float(number: float) -> str:
 
 def _go_time(moment: dt.datetime) -> str:
     """Go's ``time.Time.String()``: ``2024-01-15 10:20:30.5 +0000 UTC``."""
-    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    text = f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}"
     if moment.microsecond:
         text += f".{moment.microsecond:06d}".rstrip("0")
     offset = moment.utcoffset() or dt.timedelta(0)
@@ -108,13 +111,17 @@ def _go_key(key: Any) -> str:
 
 def _full_key(key: Any) -> str:
     text = _go_key(key)
+    namespace, _, name = text.partition(":")
+    if name.startswith("config:"):
+        return f"{namespace}:{name.removeprefix('config:')}"  # Pulumi's legacy `<namespace>:config:<key>`
     # Pulumi puts a key given without a namespace into the project's.
-    return text if ":" in text else f"{PROJECT_NAME}:{text}"
+    return text if name else f"{PROJECT_NAME}:{text}"
 
 
 def _is_encrypted(value: Any) -> bool:
     if isinstance(value, dict):
-        return set(value) == {"secure"} or any(_is_encrypted(item) for item in value.values())
+        return (set(value) == {"secure"} and isinstance(value["secure"], str)) or any(
+            _is_encrypted(item) for item in value.values())
     if isinstance(value, list):
         return any(_is_encrypted(item) for item in value)
     return False
@@ -135,7 +142,8 @@ def _stack_file(stack: str, root: Optional[Path]) -> Path:
 
 _INT_TAG, _FLOAT_TAG, _TIME_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"
 _GO_INT = re.compile(r"^[-+]?(0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$")
-_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$")
+_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9_]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9_]+)?$"
+                       r"|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$")
 _GO_TIME = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
                       r"([Tt][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?(Z|[-+][0-9]{2}:[0-9]{2})"
                       r"| [0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?)?$")
@@ -146,28 +154,50 @@ class GoYamlLoader(yaml.SafeLoader):
     forms; a key given twice, or a key that is not a scalar, is an error."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, yaml.Node] = {}
+        self.flatten_mapping(node)  # `<<: *anchor` first, as the base class does
+        seen: dict[str, yaml.Node] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)) or key_node.tag == _TIME_TAG:
+            if not isinstance(key, (str, int, float, bool)):
                 raise yaml.constructor.ConstructorError(
                     "while reading a mapping", node.start_mark, "a key must be text", key_node.start_mark)
-            if key in seen:
+            text = _go_key(key)
+            if text in seen:
                 raise yaml.constructor.ConstructorError(
                     "while reading a mapping", node.start_mark,
-                    f"key {key!r} is given twice (first at line {seen[key].start_mark.line + 1})", key_node.start_mark)
-            seen[key] = key_node
+                    f"key {text!r} is given twice (first at line {seen[text].start_mark.line + 1})", key_node.start_mark)
+            seen[text] = key_node
         return super().construct_mapping(node, deep=deep)
 
-    def construct_go_int(self, node: yaml.ScalarNode) -> int:
-        text = self.construct_scalar(node).replace("_", "")
+    def construct_go_int(self, node: yaml.ScalarNode) -> int | float | str:
+        plain = self.construct_scalar(node)
+        text = plain.replace("_", "")
         sign, digits = (-1, text[1:]) if text[:1] == "-" else (1, text.lstrip("+"))
-        if digits[:2].lower() in ("0b", "0o", "0x"):
-            return sign * int(digits, 0)
-        return sign * int(digits, 8 if len(digits) > 1 and digits[0] == "0" else 10)
+        try:
+            if digits[:2].lower() in ("0b", "0o", "0x"):
+                number = sign * int(digits, 0)
+            else:
+                number = sign * int(digits, 8 if len(digits) > 1 and digits[0] == "0" else 10)
+        except ValueError:
+            return plain  # `0x_`: Go reads no number in it either
+        if -2**63 <= number < 2**64:
+            return number
+        # Beyond 64 bits Go parses a decimal as a float, and keeps any other form as text.
+        return float(number) if digits[:2].lower() not in ("0b", "0o", "0x") else plain
 
-    def construct_go_time(self, node: yaml.ScalarNode) -> dt.datetime:
-        text = self.construct_scalar(node).replace("t", "T").replace("Z", "+00:00")
+    def construct_go_float(self, node: yaml.ScalarNode) -> float:
+        return float(self.construct_scalar(node).replace("_", "").replace(".inf", "inf").replace(".Inf", "inf")
+                     .replace(".INF", "inf").replace(".nan", "nan").replace(".NaN", "nan").replace(".NAN", "nan"))
+
+    def construct_go_time(self, node: yaml.ScalarNode) -> dt.datetime | str:
+        try:
+            return self._go_time(self.construct_scalar(node))
+        except ValueError:
+            return self.construct_scalar(node)  # `2024-02-30`: no date to Go either, so text
+
+    @staticmethod
+    def _go_time(plain: str) -> dt.datetime:
+        text = plain.replace("t", "T").replace("Z", "+00:00")
         date, _, clock = text.replace(" ", "T").partition("T")
         year, month, day = (int(part) for part in date.split("-"))
         if not clock:
@@ -195,19 +225,44 @@ GoYamlLoader.add_implicit_resolver(_INT_TAG, _GO_INT, list("-+0123456789"))
 GoYamlLoader.add_implicit_resolver(_FLOAT_TAG, _GO_FLOAT, list("-+0123456789."))
 GoYamlLoader.add_implicit_resolver(_TIME_TAG, _GO_TIME, list("0123456789"))
 GoYamlLoader.add_constructor(_INT_TAG, GoYamlLoader.construct_go_int)
+GoYamlLoader.add_constructor(_FLOAT_TAG, GoYamlLoader.construct_go_float)
 GoYamlLoader.add_constructor(_TIME_TAG, GoYamlLoader.construct_go_time)
 
 
-def _config_section(path: Path) -> dict[Any, Any]:
+def _project_config(path: Path) -> dict[str, Any]:
+    """Values the project file sets for every stack: `<key>: {value: …}`, or a key of the project's own
+    namespace with a `default`."""
+    if not path.is_file():
+        return {}
+    config = _document(path).get("config") or {}
+    entries = {}
+    for key, entry in config.items() if isinstance(config, dict) else ():
+        if isinstance(entry, dict) and ("value" in entry or "default" in entry):
+            entries[key] = entry.get("value", entry.get("default"))
+        elif not isinstance(entry, dict):
+            entries[key] = entry
+    return entries
+
+
+def _document(path: Path) -> Any:
+    """The first YAML document of ``path`` (Pulumi reads no further), as Go's YAML 1.2 library reads it."""
     try:
         with path.open("rb") as stream:  # bytes: PyYAML reports a wrong encoding as a YAMLError
-            document = yaml.load(stream, Loader=GoYamlLoader)
+            return next(yaml.load_all(stream, Loader=GoYamlLoader), None) or {}
     except OSError as error:
         raise StackFileError(f"{path} cannot be read ({error.strerror}): check its permissions") from None
     except yaml.YAMLError as error:
         raise StackFileError(f"{path} is not valid YAML{_at(getattr(error, 'problem_mark', None))}: "
                              f"{_yaml_problem(error)}. Fix the syntax there; {_SHAPE}") from None
-    if document is None:
+    except (TypeError, ValueError, KeyError, RecursionError) as error:
+        # A tag or a depth this reader does not take; Pulumi may: say so rather than fail with a trace.
+        raise StackFileError(f"{path} holds YAML that cannot be read offline ({type(error).__name__}: {error}); "
+                             f"write the value plainly, or check it with `pulumi preview`") from None
+
+
+def _config_section(path: Path) -> dict[Any, Any]:
+    document = _document(path)
+    if document == {}:
         return {}  # an empty file: a stack without config
     if not isinstance(document, dict):
         raise StackFileError(f"{path}: the top level is {_kind(document)}, not a mapping. Rewrite the file: {_SHAPE}")

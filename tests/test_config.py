@@ -151,7 +151,7 @@ def test_text_given_something_else_names_the_expected_form():
     raw = raw_config(services={"mlflow": {"resources": {"limits": {"cpu": True}}}})
     (issue,) = issues_of(raw)
     assert issue.key == "explain:services.mlflow.resources.limits.cpu"
-    assert "a Kubernetes quantity" in issue.rule and issue.fix.endswith(" 512Mi")
+    assert "a Kubernetes quantity" in issue.rule and issue.fix.endswith(" '<quantity>'")  # nothing to guess
 
 
 def test_a_list_item_is_named_as_pulumi_s_path_syntax_takes_it():
@@ -513,9 +513,9 @@ def test_a_secret_in_the_wrong_namespace_is_set_again_as_a_secret():
     assert issue.fix.endswith("pulumi config set --secret explain:jupyterToken <value>")
 
 
-def test_the_namespace_fix_is_the_stack_s_own_default():
-    (issue,) = issues_of(raw_config(namespace="Prod"), stack="prod2")
-    assert issue.fix == f"pulumi config set explain:namespace {default_namespace('prod2')}"
+def test_the_namespace_fix_is_what_was_meant_or_the_stack_s_own_default():
+    (issue,) = issues_of(raw_config(namespace="Team_Prod"), stack="prod2")
+    assert issue.fix == "pulumi config set explain:namespace team-prod"
     (issue,) = issues_of(raw_config(namespace="default"), stack="prod2")
     assert issue.fix.startswith(f"pulumi config set explain:namespace {default_namespace('prod2')}")
 
@@ -581,3 +581,56 @@ def test_an_object_stored_encrypted_gets_a_fix_per_value_not_for_the_whole_objec
     raw = raw_config(services={"mlflow": {"build": {"image": "r.example.com/x/mlflow:1"}}})
     (issue,) = issues_of(raw, secure=frozenset({"explain:services"}))
     assert "not a secret" in issue.rule and "--path 'explain:services.<key>'" in issue.fix
+
+
+@pytest.mark.parametrize("settings,key,value", [
+    ({"services": {"mlflow": {"storageSize": "10GB"}}}, "explain:services.mlflow.storageSize", "10G"),
+    ({"services": {"jupyter": {"resources": {"limits": {"memory": "2 Gi"}}}}},
+     "explain:services.jupyter.resources.limits.memory", "2Gi"),
+    ({"services": {"mlflow": {"resources": {"requests": {"cpu": "1core"}}}}},
+     "explain:services.mlflow.resources.requests.cpu", "1"),
+    ({"features": {**with_requirements("s3TypeDatabase"), "memorySize": "4Gi"}}, "explain:features.memorySize", "4096"),
+    ({"tag": "v1 beta"}, "explain:tag", "v1-beta"),
+    ({"dataType": "time_series"}, "explain:dataType", "Time-Series"),
+    ({"dataType": "tabular"}, "explain:dataType", "'<Time-Series|Image|Other>'"),
+])
+def test_fixes_propose_what_was_meant_and_a_placeholder_when_nothing_can_be_told(settings, key, value):
+    issue = next(issue for issue in issues_of(raw_config(**settings)) if issue.key == key)
+    assert issue.fix.endswith(f" {value}"), issue.fix
+
+
+@pytest.mark.parametrize("resources,key,words", [
+    ({"requests": {"cpu": "512Mi"}}, "requests.cpu", "a size, not CPU"),
+    ({"limits": {"memory": "500m"}}, "limits.memory", "less than 4Mi"),
+    ({"requests": {"memory": "1"}, "limits": {"memory": "2"}}, "requests.memory", "less than 4Mi"),
+])
+def test_amounts_no_container_can_use_are_refused(resources, key, words):
+    issue = next(i for i in issues_of(raw_config(services={"mlflow": {"resources": resources}}))
+                 if i.key == f"explain:services.mlflow.resources.{key}")
+    assert words in issue.rule
+
+
+def test_a_zero_limit_is_fixed_to_no_less_than_the_request():
+    (issue,) = issues_of(raw_config(services={"mlflow": {"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "0"}}}}))
+    assert issue.fix.startswith("pulumi config set --path 'explain:services.mlflow.resources.limits.cpu' 2 ")
+
+
+def test_a_size_for_a_service_without_volume_gets_one_fix():
+    raw = raw_config(with_requirements("liveDataAndDriftSimulation"), services={"dataStreaming": {"storageSize": 0}})
+    (issue,) = issues_of(raw)
+    assert issue.fix == "pulumi config rm --path 'explain:services.dataStreaming.storageSize'"
+
+
+def test_with_both_simulator_uis_on_the_fix_turns_the_foreign_one_off_and_changes_no_data_type():
+    features = {**with_requirements("liveDataAndDriftSimulation"), "timeSeriesLiveDataUi": True, "imageLiveDataUi": True}
+    (issue,) = issues_of(raw_config(features))
+    assert issue.fix == "pulumi config set --path 'explain:features.imageLiveDataUi' false"
+
+
+def test_an_empty_top_level_value_is_not_set():
+    raw = {**raw_config(), "explain:namespace": "", "explain:features": ""}
+    assert load_stack_config(raw, "empty").namespace == default_namespace("empty")
+    del raw["explain:tag"]
+    raw["explain:tag"] = ""
+    (issue,) = issues_of(raw)
+    assert issue.key == "explain:tag" and "required" in issue.rule

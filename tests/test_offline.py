@@ -75,11 +75,12 @@ def test_keys_without_a_namespace_land_in_the_projects(stacks, tmp_path, capsys)
     assert "explain-mlops:tag" in err and "explain-mlops:explain" in err
 
 
-def test_an_empty_value_is_the_empty_text_as_pulumi_passes_it(stacks, capsys):
+def test_an_empty_value_is_the_empty_text_as_pulumi_passes_it_and_means_not_set(stacks, tmp_path, capsys):
     stacks("nulls", MINIMAL.replace("explain:tag: v2", "explain:tag:") + "  explain:features:\n")
+    raw, _ = load_stack_file("nulls", tmp_path)
+    assert raw["explain:tag"] == "" and raw["explain:features"] == ""
     err = refused(capsys, "validate", "--stack", "nulls")
-    assert "explain:tag: '' is malformed" in err and "None" not in err
-    assert "explain:features: must be an object" in err
+    assert "explain:tag: `tag` is required" in err and "explain:features" not in err
 
 
 @pytest.mark.parametrize("yaml_value,text", [
@@ -205,3 +206,29 @@ def test_a_key_that_is_not_text_is_a_clear_error(stacks, capsys):
     stacks("listkey", MINIMAL + "  ? [a, b]\n  : c\n")
     err = refused(capsys, "validate", "--stack", "listkey")
     assert "a key must be text" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("yaml_value,text", [
+    ("2024-02-30", "2024-02-30"), ("0x_", "0x_"), ("1_000.5", "1000.5"), ("18446744073709551616", "18446744073709552000"),
+    ("0999-01-01", "0999-01-01 00:00:00 +0000 UTC"), ("{b: 1, a: é}", '{"a":"é","b":1}'), ("{secure: 5}", '{"secure":5}'),
+])
+def test_edge_forms_read_as_pulumi_reads_them_and_never_crash(stacks, tmp_path, yaml_value, text):
+    stacks("edge", f"config:\n  explain:x: {yaml_value}\n")
+    raw, secure = load_stack_file("edge", tmp_path)
+    assert raw["explain:x"] == text and not secure
+
+
+def test_project_config_merges_under_the_stack_s_and_legacy_keys_are_read(stacks, tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: explain-mlops\nruntime: python\nconfig:\n"
+                                          "  explain:dataType:\n    value: Image\n  explain:tag:\n    value: v0\n")
+    stacks("merged", "config:\n  explain:config:tag: v9\n  explain:dockerHubUser: me\n"
+                     "  explain:resources: &small {cpu: 1}\n  explain:other:\n    <<: *small\n    memory: 1Gi\n")
+    raw, _ = load_stack_file("merged", tmp_path)
+    assert raw["explain:dataType"] == "Image" and raw["explain:tag"] == "v9"  # the stack's wins
+    assert raw["explain:other"] == '{"cpu":1,"memory":"1Gi"}'
+
+
+def test_validate_says_which_encrypted_values_it_could_not_check(stacks, capsys):
+    stacks("sealed", MINIMAL + "  explain:jupyterToken:\n    secure: v1:abc\n")
+    assert main(["validate", "--stack", "sealed"]) == 0
+    assert "not checked offline, as they are encrypted: explain:jupyterToken" in capsys.readouterr().out
