@@ -779,7 +779,7 @@ def _settings_without_effect(config: StackConfig, service: catalog.ServiceSpec) 
         issues.append(ConfigIssue(request_key, f"MinIO's memory request is `{memory_key}` (in MB), the seed's setting",
                                   fix))
     if settings.external_hosts and service is not catalog.MLFLOW:
-        issues.append(ConfigIssue(f"{prefix}.externalHosts", f"only MLflow checks the host names it is called by",
+        issues.append(ConfigIssue(f"{prefix}.externalHosts", "only MLflow checks the host names it is called by",
                                   config_rm(f"{prefix}.externalHosts")))
     if service is catalog.MLFLOW and settings.command:
         issues.append(ConfigIssue(
