@@ -114,7 +114,7 @@ class Platform(pulumi.ComponentResource):
             self._workload(
                 catalog.JUPYTER, image_refs, data_mount="/home/jovyan/work", probe_path="/api",
                 env={"MLFLOW_TRACKING_URI": mlflow_url, **self._peer_env(), **s3_env[0]},
-                secret_env=[SecretEnv("JUPYTER_TOKEN", token.secret_name, "token", token.revision), *mlflow_login, *s3_env[1]],
+                secret_env=[token.env("JUPYTER_TOKEN", "token"), *mlflow_login, *s3_env[1]],
             )
         if config.is_enabled(catalog.MONITORING):
             features = config.features
@@ -224,14 +224,13 @@ class Platform(pulumi.ComponentResource):
             catalog.MLFLOW, image_refs, data_mount=MLFLOW_DATA, probe_path="/health",
             args=self._mlflow_args(minio_on),
             env={"MLFLOW_AUTH_DATABASE_URI": f"sqlite:///{MLFLOW_DATA}/basic_auth.db", **s3_env[0]},
-            secret_env=[SecretEnv("MLFLOW_AUTH_ADMIN_USERNAME", credentials.secret_name, "username", credentials.revision),
-                        SecretEnv("MLFLOW_AUTH_ADMIN_PASSWORD", credentials.secret_name, "password", credentials.revision),
-                        SecretEnv("MLFLOW_FLASK_SERVER_SECRET_KEY", server_key.secret_name, "secretKey",
-                                  server_key.revision),
+            secret_env=[credentials.env("MLFLOW_AUTH_ADMIN_USERNAME", "username"),
+                        credentials.env("MLFLOW_AUTH_ADMIN_PASSWORD", "password"),
+                        server_key.env("MLFLOW_FLASK_SERVER_SECRET_KEY", "secretKey"),
                         *s3_env[1]],
         )
-        return [SecretEnv("MLFLOW_TRACKING_USERNAME", credentials.secret_name, "username", credentials.revision),
-                SecretEnv("MLFLOW_TRACKING_PASSWORD", credentials.secret_name, "password", credentials.revision)]
+        return [credentials.env("MLFLOW_TRACKING_USERNAME", "username"),
+                credentials.env("MLFLOW_TRACKING_PASSWORD", "password")]
 
     def _object_store(self) -> ObjectStore:
         config = self._config

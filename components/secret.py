@@ -10,6 +10,8 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .workload import SecretEnv
+
 
 GENERATED_REVISION = "generated"
 
@@ -75,3 +77,7 @@ class GeneratedSecret(pulumi.ComponentResource):
             pulumi.Output.all(args.namespace, value).apply(
                 lambda place_and_value: revision_of(f"{place_and_value[0]}/{args.secret_name}", place_and_value[1])))
         self.register_outputs({"secret_name": self.secret_name, "revision": self.revision})
+
+    def env(self, name: str, key: str) -> SecretEnv:
+        """The environment variable ``name`` of a container, read from ``key`` of this Secret."""
+        return SecretEnv(name, self.secret_name, key, self.revision)

@@ -17,7 +17,7 @@ import typing
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, Optional
+from typing import Annotated, Any, Callable, Literal, Mapping, Optional
 
 import pydantic
 from pydantic.alias_generators import to_camel
@@ -363,17 +363,11 @@ def _checks(config: StackConfig, stack: str) -> list[ConfigIssue]:
     return feature_issues + ui_issues + _check_services(config) + _check_namespace(config, stack)
 
 
-def _is_folder(path: Path) -> bool:
+def _is_on_disk(path: Path, test: Callable[[Path], bool] = Path.exists) -> bool:
+    """``test(path)``, such as ``Path.is_dir``; false for a path the file system cannot even look up."""
     try:
-        return path.is_dir()
-    except OSError:  # a name too long for the file system, say: no such folder either
-        return False
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:
+        return test(path)
+    except OSError:  # a name too long for the file system, say
         return False
 
 
@@ -737,7 +731,7 @@ def _check_services(config: StackConfig) -> list[ConfigIssue]:
                 issues.append(ConfigIssue(
                     f"{prefix}.context", f"`{context}` is malformed: {error}",
                     config_set(prefix + ".context", "https://<host>/<repository>.git#<ref>:<folder>")))
-        elif not _is_folder(PROJECT_ROOT / context):
+        elif not _is_on_disk(PROJECT_ROOT / context, Path.is_dir):
             issues.append(ConfigIssue(
                 f"{prefix}.context",
                 f"build context folder `{context}` does not exist (relative to {PROJECT_ROOT})",
@@ -745,8 +739,7 @@ def _check_services(config: StackConfig) -> list[ConfigIssue]:
                 f"{config_set(prefix + '.context', '<git URL>')}, or {config_set(prefix + '.enabled', False)}",
             ))
     chart_path = config.charts.minio.path
-    if config.is_enabled(catalog.MINIO) and chart_path and not (_is_folder(PROJECT_ROOT / chart_path)
-                                                                or _is_file(PROJECT_ROOT / chart_path)):
+    if config.is_enabled(catalog.MINIO) and chart_path and not _is_on_disk(PROJECT_ROOT / chart_path):
         key = f"{NAMESPACE}:charts.minio.path"
         issues.append(ConfigIssue(key, f"chart `{chart_path}` does not exist (relative to {PROJECT_ROOT})",
                                   f"{config_set(key, '<chart folder or .tgz>')}   (or, to use the repository: "
